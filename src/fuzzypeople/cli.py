@@ -1,0 +1,201 @@
+"""The ``fuzzypeople`` command: a thin shell over :class:`fuzzypeople.Anonymizer`.
+
+``fuzzypeople INPUT...`` anonymises photos and videos (the ``run`` command,
+implied). Other commands (``audit``, ``sweep``, ``cam``) are registered by
+their own modules in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import FuzzyError
+
+METHOD_NAMES = ["scramble", "pixelate", "blur", "solid", "silhouette", "none"]
+
+
+def _color(ctx, param, value):
+    if value is None:
+        return (0, 0, 0)
+    try:
+        parts = tuple(int(v) for v in value.split(","))
+        if len(parts) != 3 or not all(0 <= c <= 255 for c in parts):
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not R,G,B with each 0-255 (e.g. 255,0,255)") from None
+    return parts
+
+
+def _targets(ctx, param, value):
+    from .detect.stack import parse_targets
+
+    try:
+        return parse_targets(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, if not a command name, means ``run``."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        elif not args:
+            args = ["--help"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="fuzzypeople")
+def main():
+    """Hide the people in photos and videos, and prove that it worked.
+
+    \b
+    fuzzypeople photo.jpg                     -> photo_anonymized.jpg (scramble)
+    fuzzypeople street.mp4 -o street_anon.mp4 (audio and frame rate kept)
+    fuzzypeople photos/ -o anon/              (folders recursed, layout kept)
+    fuzzypeople audit photo.jpg photo_anonymized.jpg
+    fuzzypeople sweep photo.jpg --radius 0,4,16,64
+
+    Run `fuzzypeople run --help` for every anonymising option.
+    """
+
+
+@main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
+@click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, or none (detect only).")
+@click.option("-r", "--radius", type=click.IntRange(0), default=16, show_default=True, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static.")
+@click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")
+@click.option("--seed", type=int, default=None, help="scramble: seed for reproducible output.")
+@click.option("--block", type=click.IntRange(1), default=16, show_default=True, help="pixelate: block size in pixels.")
+@click.option("--strength", type=click.FloatRange(0), default=25.0, show_default=True, help="blur: Gaussian sigma in pixels.")
+@click.option("--color", callback=_color, default=None, metavar="R,G,B", help="solid/silhouette: fill colour (solid default 0,0,0; silhouette default 128,128,128).")
+@click.option("-t", "--targets", callback=_targets, default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector confidence threshold (lower = hide more). Default: each detector's tuned value.")
+@click.option("--dilate", type=click.IntRange(0), default=None, help="Grow the mask by this many pixels. Default: 8 (measured on COCO people).")
+@click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
+@click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
+@click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
+@click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
+@click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet):
+    """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
+
+    Every person found is hidden, whole body and face. Inputs are never
+    modified; outputs are written atomically with metadata stripped. A file
+    that cannot be read or analysed gets a one-line error and no output; the
+    others are still processed, and the exit status is 1.
+    """
+    from .api import DEFAULT_DILATE, Anonymizer
+    from .io import image as image_io
+    from .io.paths import expand_inputs, plan_output
+
+    try:
+        anon = Anonymizer(method, radius, targets=targets, threshold=threshold,
+                          dilate=DEFAULT_DILATE if dilate is None else dilate, feather=feather,
+                          shape=shape, block=block, strength=strength, color=color, seed=seed,
+                          fail_safe=fail_safe)
+    except (ValueError, FuzzyError) as exc:
+        _fail(str(exc))
+    video_exts = _video_extensions()
+    files = expand_inputs(list(inputs), image_io.EXTENSIONS | video_exts)
+    if not files:
+        _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
+    many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
+    t0, failed, people = time.perf_counter(), 0, 0
+    with _progress(len(files), quiet or len(files) == 1) as advance:
+        for src, rel in files:
+            try:
+                dst = plan_output(src, rel, output, many)
+                mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
+                if src.suffix.lower() in video_exts:
+                    from .io.video import anonymize_video
+
+                    res = anonymize_video(anon, src, dst, keep_metadata=keep_metadata, quiet=quiet or many)
+                else:
+                    res = anon.anonymize_file(src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps, save_mask=mask_path)
+                people += res.people
+            except FuzzyError as exc:
+                failed += 1
+                _error(str(exc))
+            except KeyboardInterrupt:
+                _fail("interrupted; the file being written was discarded", code=130)
+            except Exception as exc:  # fail closed, but never a traceback
+                failed += 1
+                _error(f"{src}: unexpected {type(exc).__name__}: {exc}; nothing written")
+            advance()
+    if not quiet:
+        took = time.perf_counter() - t0
+        done = len(files) - failed
+        click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
+                   f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
+    sys.exit(1 if failed else 0)
+
+
+def _video_extensions() -> set[str]:
+    try:
+        from .io.video import EXTENSIONS
+    except ImportError:
+        return set()
+    return set(EXTENSIONS)
+
+
+def _progress(total: int, disabled: bool):
+    import contextlib
+
+    @contextlib.contextmanager
+    def bar():
+        if disabled:
+            yield lambda: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("anonymising"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      transient=True, console=_console()) as p:
+            task = p.add_task("files", total=total)
+            yield lambda: p.advance(task)
+
+    return bar()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _error(message: str) -> None:
+    click.echo(f"fuzzypeople: error: {message}", err=True)
+
+
+def _fail(message: str, code: int = 1):
+    _error(message)
+    sys.exit(code)
+
+
+# Commands living in other modules register here (audit, sweep, cam).
+COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.io.video_cli:commands"]
+
+
+def _register() -> None:
+    import importlib
+
+    for spec in COMMANDS:
+        module, attr = spec.split(":")
+        try:
+            cmds = getattr(importlib.import_module(module), attr)
+        except ImportError:
+            continue
+        for cmd in cmds():
+            main.add_command(cmd)
+
+
+_register()

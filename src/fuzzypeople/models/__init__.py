@@ -1,0 +1,42 @@
+"""Model files shipped inside the package, with their expected sha256.
+
+They come from registry packages (see ``tools/vendor_models.py`` and
+``LICENSES.md``), so ``pip install fuzzypeople`` works offline and nothing is
+downloaded at run time. :func:`path` verifies a file once before first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+FILES: dict[str, str] = {
+    "centerface.onnx": "5aaf17b351911ad4a27f126d2de45809710c458b95cba4a6478c4fd4e2e9d978",
+    "selfie_segmentation.tflite": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def path(name: str) -> Path:
+    """Path of a shipped model file, after checking it is whole and unaltered."""
+    from ..errors import FuzzyError
+
+    p = HERE / name
+    if name not in FILES:
+        raise FuzzyError(name, "unknown model file")
+    if not p.is_file():
+        raise FuzzyError(p, "model file missing; reinstall fuzzypeople")
+    if sha256(p) != FILES[name]:
+        raise FuzzyError(p, "model file is corrupt (sha256 mismatch); reinstall fuzzypeople")
+    return p

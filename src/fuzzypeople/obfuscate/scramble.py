@@ -1,0 +1,83 @@
+"""``scramble``: the Fuzzy People method.
+
+Every hidden pixel takes the value of a random pixel within ``radius`` pixels
+of it (a square or disc neighbourhood, clipped to the image). Radius 0 leaves
+the image unchanged; as the radius grows people turn into static.
+
+How it is fast: the random offsets form a *field* (one source coordinate per
+pixel) that is drawn once per frame size and seed, cached, and applied with
+``cv2.remap`` (nearest neighbour). Applying a cached field to a full-HD frame
+costs a few copies of the frame (see ``benchmarks/scramble_speed.py``).
+
+Randomness over time: with a fixed ``seed`` every frame of a video uses the
+*same* field. That is on purpose: a field re-drawn per frame lets an attacker
+average many frames of a still person and recover a box-blurred image of
+them (the mean of a random neighbourhood is a blur); a fixed field gives the
+averaging nothing new. Without a seed each call draws a fresh field.
+
+>>> import numpy as np
+>>> img = np.arange(64, dtype=np.uint8).reshape(8, 8, 1).repeat(3, axis=2)
+>>> mask = np.ones((8, 8), bool)
+>>> out = apply(img, mask, Params(radius=2, seed=0))
+>>> bool((out != img).any()), bool((apply(img, mask, Params(radius=0)) == img).all())
+(True, True)
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from ._common import Params, mask_bbox
+
+NAME = "scramble"
+HELP = "Fuzzy People: each pixel becomes a random pixel within --radius (default)"
+
+__all__ = ["apply", "offset_field", "Params"]
+
+
+@lru_cache(maxsize=4)
+def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int = 0) -> np.ndarray:
+    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble, read-only and cached.
+
+    Offsets are uniform over the square ``[-radius, radius]^2`` or, for
+    ``shape="disc"``, over the lattice points within ``radius`` of the pixel.
+    """
+    if shape not in ("square", "disc"):
+        raise ValueError(f"scramble shape must be 'square' or 'disc', not {shape!r}")
+    rng = np.random.default_rng(seed)
+    dtype = np.int16 if max(h, w) + radius < 32767 else np.int32
+    d = rng.integers(-radius, radius + 1, size=(h, w, 2), dtype=dtype)
+    if shape == "disc":
+        # Rejection sampling: redraw the offsets that fall outside the disc.
+        # Each pass keeps ~79% (pi/4), so a handful of passes finish the job.
+        outside = (d.astype(np.int32) ** 2).sum(axis=2) > radius * radius
+        while outside.any():
+            d[outside] = rng.integers(-radius, radius + 1, size=(int(outside.sum()), 2), dtype=dtype)
+            outside = (d.astype(np.int32) ** 2).sum(axis=2) > radius * radius
+    d[..., 0] += np.arange(w, dtype=dtype)[None, :]
+    d[..., 1] += np.arange(h, dtype=dtype)[:, None]
+    np.clip(d[..., 0], 0, w - 1, out=d[..., 0])
+    np.clip(d[..., 1], 0, h - 1, out=d[..., 1])
+    if dtype == np.int32:
+        d = d.astype(np.float32)
+    d.setflags(write=False)
+    return d
+
+
+def apply(image: np.ndarray, mask: np.ndarray, params: Params) -> np.ndarray:
+    radius = int(params.radius)
+    if radius <= 0:
+        return image
+    h, w = image.shape[:2]
+    seed = params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    field = offset_field(h, w, radius, params.shape, seed)
+    ys, xs = mask_bbox(mask)
+    window = cv2.remap(image, field[ys, xs], None, cv2.INTER_NEAREST).reshape(image[ys, xs].shape)
+    if window.shape == image.shape:
+        return window
+    out = image.copy()
+    out[ys, xs] = window
+    return out

@@ -1,0 +1,85 @@
+"""The default stack finds real people and leaves empty scenes alone."""
+
+import numpy as np
+import pytest
+
+from fuzzypeople import Anonymizer, anonymize
+from fuzzypeople.detect import DETECTORS, load
+from fuzzypeople.io.image import read_image
+
+
+@pytest.fixture(scope="module")
+def stack():
+    return Anonymizer("solid", color=(255, 0, 255))
+
+
+def test_detectors_are_registered():
+    assert {"centerface"} <= set(DETECTORS)
+    for name, module in DETECTORS.items():
+        assert module.KIND in ("body", "face") and module.HELP
+
+
+def test_astronaut_found_and_hidden(stack, astronaut):
+    people = stack.detect(astronaut)
+    assert (people.kinds == "face").sum() == 1
+    assert (people.kinds == "body").sum() >= 1
+    face = people.of_kind("face").boxes[0]
+    # Her face is around x 180-270, y 60-180 in skimage's astronaut.
+    assert 150 < (face[0] + face[2]) / 2 < 300 and 50 < (face[1] + face[3]) / 2 < 200
+    out = stack.anonymize(astronaut)
+    hidden = (out == [255, 0, 255]).all(axis=2)
+    assert hidden[80:160, 190:260].mean() > 0.99  # the face
+    assert hidden[300:480, 100:350].mean() > 0.8  # the spacesuit body
+    assert not hidden[450:, 470:].any()  # the flag / background corner stays
+
+
+def test_grace_hopper_found(stack, grace):
+    rgb = read_image(grace).rgb
+    out = stack.anonymize(rgb)
+    hidden = (out == [255, 0, 255]).all(axis=2)
+    assert hidden[150:300, 200:330].mean() > 0.99  # her face
+    assert hidden.mean() < 0.8  # the flag behind her is kept
+
+
+def test_nobody_means_unchanged(stack, coffee):
+    assert len(stack.detect(coffee)) == 0
+    assert (stack.anonymize(coffee) == coffee).all()
+
+
+def test_targets_faces_only_hides_just_the_face(astronaut):
+    out = Anonymizer("solid", color=(255, 0, 255), targets="faces").anonymize(astronaut)
+    hidden = (out == [255, 0, 255]).all(axis=2)
+    assert hidden[80:160, 190:260].mean() > 0.99
+    assert hidden.mean() < 0.15
+
+
+def test_threshold_one_finds_nothing(astronaut):
+    assert len(Anonymizer(threshold=1.0).detect(astronaut)) == 0
+
+
+def test_one_call_api(astronaut):
+    out = anonymize(astronaut, method="scramble", radius=8, seed=0)
+    assert out.shape == astronaut.shape and (out != astronaut).any()
+
+
+def test_bad_arrays_are_refused(stack):
+    with pytest.raises(ValueError, match="HxWx3 uint8"):
+        stack.anonymize(np.zeros((10, 10), np.uint8))
+
+
+def test_face_detector_alone(astronaut):
+    faces = load("centerface")(astronaut)
+    assert len(faces) == 1 and faces.scores[0] > 0.5
+
+
+def test_fail_safe_hides_everything_when_analysis_fails(astronaut):
+    anon = Anonymizer("solid", fail_safe=True)
+
+    def broken(_):
+        raise RuntimeError("model crashed")
+
+    anon.detector = broken
+    assert (anon.anonymize(astronaut) == 0).all()
+    anon.fail_safe = False
+    with pytest.raises(RuntimeError):
+        anon.anonymize(astronaut)

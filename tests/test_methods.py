@@ -1,0 +1,111 @@
+"""Every obfuscation method hides exactly the masked pixels."""
+
+import numpy as np
+import pytest
+
+from fuzzypeople.obfuscate import METHODS, Params, obfuscate
+from fuzzypeople.obfuscate.scramble import offset_field
+
+
+@pytest.fixture
+def mask():
+    m = np.zeros((512, 512), bool)
+    m[100:300, 150:260] = True
+    m[400:450, 20:60] = True
+    return m
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_only_masked_pixels_change(astronaut, mask, method):
+    out = obfuscate(astronaut, mask, method, Params(seed=1))
+    assert out.shape == astronaut.shape and out.dtype == astronaut.dtype
+    changed = (out != astronaut).any(axis=2)
+    assert not changed[~mask].any(), "a pixel outside the mask changed"
+    if method != "none":
+        assert changed[mask].mean() > 0.5, "most masked pixels should change"
+
+
+@pytest.mark.parametrize("method", sorted(set(METHODS) - {"none"}))
+@pytest.mark.parametrize("layout", ["gray8", "gray16", "rgb16"])
+def test_methods_handle_other_pixel_layouts(astronaut, mask, method, layout):
+    img = {"gray8": astronaut[..., :1].copy(), "gray16": astronaut[..., :1].astype(np.uint16) * 257,
+           "rgb16": astronaut.astype(np.uint16) * 257}[layout]
+    out = obfuscate(img, mask, method, Params(seed=1))
+    assert out.shape == img.shape and out.dtype == img.dtype
+    changed = (out != img).any(axis=2)
+    assert not changed[~mask].any() and changed[mask].any()
+
+
+def test_input_array_is_not_modified(astronaut, mask):
+    before = astronaut.copy()
+    for method in METHODS:
+        obfuscate(astronaut, mask, method)
+    assert (astronaut == before).all()
+
+
+def coordinate_image(h=64, w=64):
+    """Each pixel stores its own (x, y), so we can see where a value came from."""
+    y, x = np.mgrid[:h, :w]
+    return np.dstack([x, y, np.zeros_like(x)]).astype(np.uint8)
+
+
+@pytest.mark.parametrize("shape", ["square", "disc"])
+@pytest.mark.parametrize("radius", [1, 3, 8])
+def test_scramble_takes_pixels_from_within_radius(radius, shape):
+    img = coordinate_image()
+    mask = np.ones(img.shape[:2], bool)
+    out = obfuscate(img, mask, "scramble", Params(radius=radius, shape=shape, seed=3))
+    dx = out[..., 0].astype(int) - img[..., 0]
+    dy = out[..., 1].astype(int) - img[..., 1]
+    if shape == "square":
+        assert np.abs(dx).max() <= radius and np.abs(dy).max() <= radius
+        assert np.abs(dx).max() == radius  # the whole neighbourhood is used
+    else:
+        assert (dx**2 + dy**2).max() <= radius**2
+    assert ((dx != 0) | (dy != 0)).mean() > 0.5
+
+
+def test_scramble_radius_zero_is_identity_and_seed_reproducible(astronaut, mask):
+    assert (obfuscate(astronaut, mask, "scramble", Params(radius=0)) == astronaut).all()
+    a = obfuscate(astronaut, mask, "scramble", Params(radius=8, seed=5))
+    b = obfuscate(astronaut, mask, "scramble", Params(radius=8, seed=5))
+    c = obfuscate(astronaut, mask, "scramble", Params(radius=8, seed=6))
+    assert (a == b).all() and (a != c).any()
+
+
+def test_scramble_more_radius_more_static(astronaut):
+    mask = np.ones(astronaut.shape[:2], bool)
+    diffs = [np.abs(obfuscate(astronaut, mask, "scramble", Params(radius=r, seed=0)).astype(int) - astronaut).mean()
+             for r in (1, 4, 16, 64)]
+    assert diffs == sorted(diffs) and diffs[-1] > 3 * diffs[0]
+
+
+def test_offset_field_is_clipped_to_the_image():
+    f = offset_field(10, 20, 50, "square", 0)
+    assert f[..., 0].min() >= 0 and f[..., 0].max() <= 19
+    assert f[..., 1].min() >= 0 and f[..., 1].max() <= 9
+
+
+def test_solid_colour_exact_and_pixelate_blocks(astronaut, mask):
+    out = obfuscate(astronaut, mask, "solid", Params(color=(255, 0, 255)))
+    assert (out[mask] == [255, 0, 255]).all()
+    pix = obfuscate(astronaut, np.ones((512, 512), bool), "pixelate", Params(block=16))
+    block = pix[32:48, 64:80].reshape(-1, 3)
+    assert (block == block[0]).all()
+
+
+def test_feather_softens_only_outside_the_mask(astronaut, mask):
+    from fuzzypeople.masks import feather
+
+    alpha = feather(mask, 6)
+    out = obfuscate(astronaut, mask, "solid", Params(color=(255, 0, 255)), alpha=alpha)
+    assert (out[mask] == [255, 0, 255]).all()
+    changed = (out != astronaut).any(axis=2)
+    assert changed[~mask].any()  # a soft edge outside
+    far = ~(feather(mask, 8) > 0)
+    assert not changed[far].any()  # nothing beyond the feather width
+
+
+def test_unknown_method_is_a_clear_error(astronaut, mask):
+    with pytest.raises(ValueError, match="unknown method 'smudge'"):
+        obfuscate(astronaut, mask, "smudge")

