@@ -49,6 +49,18 @@ def astronaut_jpg(tmp_path, astronaut) -> Path:
     return p
 
 
+@pytest.fixture
+def scene(tmp_path, coffee) -> Path:
+    """A test-made street-like scene: Grace Hopper small, left of centre, on the coffee photo."""
+    background = np.asarray(Image.fromarray(coffee).resize((1200, 800)))
+    person = np.asarray(Image.open(GRACE).convert("RGB").resize((256, 300)))
+    canvas = background.copy()
+    canvas[400:700, 200:456] = person
+    p = tmp_path / "scene.png"
+    Image.fromarray(canvas).save(p)
+    return p
+
+
 def shared_data(*parts) -> Path:
     """A path under ../shared/data, skipping the test when it is absent."""
     p = SHARED.joinpath(*parts)

@@ -35,10 +35,18 @@ def test_astronaut_found_and_hidden(stack, astronaut):
 
 def test_grace_hopper_found(stack, grace):
     rgb = read_image(grace).rgb
-    out = stack.anonymize(rgb)
-    hidden = (out == [255, 0, 255]).all(axis=2)
+    hidden = (stack.anonymize(rgb) == [255, 0, 255]).all(axis=2)
     assert hidden[150:300, 200:330].mean() > 0.99  # her face
-    assert hidden.mean() < 0.8  # the flag behind her is kept
+    assert hidden[450:, 100:400].mean() > 0.99  # her uniform
+
+
+def test_outline_keeps_the_scene_around_a_person(grace):
+    rgb = read_image(grace).rgb
+    boxes = (Anonymizer("solid", color=(255, 0, 255)).anonymize(rgb) == [255, 0, 255]).all(axis=2)
+    outline = (Anonymizer("solid", color=(255, 0, 255), outline=True).anonymize(rgb) == [255, 0, 255]).all(axis=2)
+    assert outline[150:300, 200:330].mean() > 0.99 and outline[450:, 100:400].mean() > 0.99
+    assert outline.mean() < boxes.mean() - 0.1  # a good part of the flag is kept
+    assert not outline[:60, :60].any()  # top-left corner of the flag
 
 
 def test_nobody_means_unchanged(stack, coffee):

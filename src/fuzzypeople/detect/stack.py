@@ -12,7 +12,7 @@ from ..people import People
 from . import load
 
 TARGETS = ("bodies", "faces")
-DEFAULT_BODY = "selfie"
+DEFAULT_BODY = "centernet"
 DEFAULT_FACE = "centerface"
 
 
@@ -39,8 +39,14 @@ class Stack:
         threshold: float | None = None,
         body: str = DEFAULT_BODY,
         face: str = DEFAULT_FACE,
+        outline: bool = False,
     ):
         self.targets = parse_targets(targets)
+        self.outliner = None
+        if outline and "bodies" in self.targets:
+            from .outline import Outliner
+
+            self.outliner = Outliner()
         self.detectors = []
         if "bodies" in self.targets:
             self.detectors.append(load(body, threshold=threshold))
@@ -51,6 +57,8 @@ class Stack:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"detectors take HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")
         found = [d(rgb) for d in self.detectors]
+        if self.outliner is not None:
+            found = [self.outliner(rgb, p) for p in found]
         shape = rgb.shape[:2]
         if any(p.masks is not None for p in found):
             found = [p.with_masks(shape) for p in found]

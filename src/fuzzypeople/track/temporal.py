@@ -1,0 +1,200 @@
+"""Masks for a stream of frames that do not blink: detection cadence, gap filling, fail-safe.
+
+:class:`TemporalMasker` takes frames in order and hands them back, in order,
+each with the boolean mask of pixels to hide. The detector runs on every
+``every``-th frame (and on the last one); the frames in between wait in a
+short buffer until the next analysed frame, so their people are
+*interpolated* between two sightings rather than guessed from one. Every frame
+also waits ``lookahead`` frames after it was analysed, so that a person the
+detector missed on it but finds again soon after is interpolated over the gap,
+and a person first found a little later is back-filled onto it. People missed
+for longer are *held* by their track (see :mod:`fuzzypeople.track.tracker`)
+for ``hold`` frames after their last sighting, moved and grown with their
+motion. Masks only ever grow: each frame hides the union of everything any
+analysis predicted for it.
+
+Failure is closed. If the detector raises: with ``fail_safe`` the frames it
+was responsible for are hidden whole, otherwise :class:`AnalysisError` is
+raised. With ``fail_safe``, an analysed frame that finds nothing where a
+confirmed person was *just seen* (matched on the previous analysed frame, and
+predicted to be still mostly inside the picture) is hidden whole too, with the
+buffered frames before it; the hold then covers them on the frames that follow.
+
+>>> import numpy as np
+>>> from fuzzypeople.people import People
+>>> from fuzzypeople.masks import build_mask
+>>> x = {0: 0, 1: 4, 4: 16, 5: 20}   # walks 4 px a frame; missed on frames 2 and 3
+>>> def detect(rgb):
+...     i = int(rgb[0, 0, 0])
+...     return People([[x[i], 4, x[i] + 8, 20]], [1.0], ["body"]) if i in x else People.empty()
+>>> m = TemporalMasker(detect, build_mask, every=1, hold=3, lookahead=2)
+>>> out = [o for i in range(6) for o in m.push(i, np.full((24, 40, 3), i, np.uint8))] + m.flush()
+>>> [bool(mask[12, 4 * i + 1 : 4 * i + 7].all()) for i, (_, mask) in enumerate(out)]
+[True, True, True, True, True, True]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..people import People
+from .tracker import Tracker, coverage
+
+DEFAULT_HOLD = 10  # frames a person stays hidden after their last sighting
+DEFAULT_LOOKAHEAD = 4  # frames each frame waits for later sightings to fill it in
+JUST_SEEN_MIN_SIGHTINGS = 2
+INSIDE_SHARE = 0.5  # a lost track counts for fail_safe if at least this much of it is in frame
+COVERED = 0.3  # ... and less than this much of it is covered by what was found
+
+
+class AnalysisError(RuntimeError):
+    """The detector failed on a frame (and fail_safe is off)."""
+
+    def __init__(self, frame: int, cause: BaseException):
+        self.frame = frame
+        self.cause = cause
+        super().__init__(f"analysis failed on frame {frame} ({type(cause).__name__}: {cause})")
+
+
+class TemporalMasker:
+    """Turn frames into (item, mask) pairs, in order, with tracking between analyses.
+
+    Args:
+        detect: ``rgb -> People`` (e.g. ``Anonymizer.detect``).
+        build_mask: ``(People, (h, w)) -> bool mask`` (e.g. ``Anonymizer.mask``).
+        every: run ``detect`` on every ``every``-th frame (1 = all).
+        hold: frames a track is kept after its last sighting.
+        lookahead: frames each frame waits after its analysis for later
+            sightings to fill it in (memory: this many frames more).
+        fail_safe: hide whole frames instead of raising or trusting a suspicious miss.
+    """
+
+    def __init__(
+        self,
+        detect: Callable[[np.ndarray], People],
+        build_mask: Callable[[People, tuple[int, int]], np.ndarray],
+        *,
+        every: int = 1,
+        hold: int = DEFAULT_HOLD,
+        lookahead: int = DEFAULT_LOOKAHEAD,
+        fail_safe: bool = False,
+    ):
+        if every < 1 or hold < 0 or lookahead < 0:
+            raise ValueError("every must be >= 1, hold and lookahead >= 0")
+        self.detect = detect
+        self.build_mask = build_mask
+        self.every = int(every)
+        self.lookahead = int(lookahead)
+        self.fail_safe = fail_safe
+        # Frames between analyses are interpolated, so tracks live at least that long.
+        self.tracker = Tracker(hold=max(int(hold), self.every + self.lookahead))
+        # Waiting frames: [index, item, mask or None (not analysed yet), final?]
+        self.pending: list[list] = []
+        self._last_rgb: np.ndarray | None = None
+        self._last_analysed: int | None = None
+        self._t = 0
+        self.shape: tuple[int, int] | None = None
+        # Statistics for the report.
+        self.frames = 0
+        self.analysed = 0
+        self.failed = 0
+        self.whole_frames = 0
+        self.track_ids: set[int] = set()
+
+    @property
+    def people(self) -> int:
+        """Distinct people (tracks) seen so far."""
+        return len(self.track_ids)
+
+    def push(self, item: Any, rgb: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+        """Add the next frame; returns the frames now ready, each with its mask."""
+        t = self._t
+        self._t += 1
+        self.frames += 1
+        shape = rgb.shape[:2]
+        if self.shape is not None and shape != self.shape:
+            raise ValueError(f"frame {t} is {shape}, earlier frames were {self.shape}")
+        self.shape = shape
+        self.pending.append([t, item, None, False])
+        if self._last_analysed is None or t - self._last_analysed >= self.every:
+            self._analyse(t, rgb)
+            return self._ready(t - self.lookahead)
+        self._last_rgb = rgb
+        return []
+
+    def flush(self) -> list[tuple[Any, np.ndarray]]:
+        """Every frame still waiting (the last one is analysed first if it was not)."""
+        if self.pending and self.pending[-1][2] is None:
+            rgb, self._last_rgb = self._last_rgb, None
+            self._analyse(self.pending[-1][0], rgb)
+        return self._ready(None)
+
+    def _ready(self, upto: int | None):
+        n = len(self.pending) if upto is None else sum(1 for p in self.pending if p[0] <= upto)
+        done, self.pending = self.pending[:n], self.pending[n:]
+        return [(item, mask) for _, item, mask, _ in done]
+
+    def _analyse(self, t: int, rgb: np.ndarray) -> None:
+        shape = rgb.shape[:2]
+        self._last_rgb = None
+        prev, self._last_analysed = self._last_analysed, t
+        self.analysed += 1
+        fresh = [p for p in self.pending if p[2] is None]  # frames no analysis has covered yet
+        try:
+            people = self.detect(rgb)
+        except Exception as exc:
+            if not self.fail_safe:
+                raise AnalysisError(t, exc) from exc
+            self.failed += 1
+            return self._whole(fresh, shape)
+        just_seen = [
+            tr for tr in self.tracker.tracks
+            if prev is not None and tr.last == prev and len(tr.frames) >= JUST_SEEN_MIN_SIGHTINGS
+        ]
+        people = self.tracker.update(people, t)
+        seen_now = set(int(i) for i in people.track_ids)
+        self.track_ids |= seen_now
+        if self.fail_safe and any(self._lost(tr, t, people, shape) for tr in just_seen):
+            self._whole(fresh, shape)
+        for p in self.pending:
+            ti, _, mask, final = p
+            if final:
+                continue
+            if ti == t:
+                mask = self.build_mask(people, shape)
+                extra = self.tracker.predict(t, exclude_seen=True)
+            elif mask is None:  # buffered since the last analysis: everyone, interpolated
+                mask = np.zeros(shape, bool)
+                extra = self.tracker.predict(ti)
+            else:  # analysed before: add whoever this sighting newly places there
+                extra = self.tracker.predict(ti)
+                if len(extra):
+                    keep = [i for i, tid in enumerate(extra.track_ids) if int(tid) in seen_now
+                            and self._new_reach(int(tid), ti)]
+                    extra = extra[np.asarray(keep, np.int64)]
+            if len(extra):
+                mask = mask | self.build_mask(extra, shape)
+            p[2] = mask
+
+    def _new_reach(self, tid: int, ti: int) -> bool:
+        """Did the latest sighting of track ``tid`` change its box on frame ``ti``?"""
+        tr = next(tr for tr in self.tracker.tracks if tr.id == tid)
+        return len(tr.frames) < 2 or tr.frames[-2] < ti
+
+    def _lost(self, tr, t: int, people: People, shape: tuple[int, int]) -> bool:
+        if t in tr.frames:
+            return False
+        box = tr.box_at(t)
+        h, w = shape
+        frame = np.array([[0, 0, w, h]], np.float32)
+        if coverage(box, frame) < INSIDE_SHARE:
+            return False  # walked out of the picture
+        return coverage(box, people.boxes) < COVERED
+
+    def _whole(self, frames, shape) -> None:
+        for p in frames:
+            if not p[3]:
+                self.whole_frames += 1
+            p[2], p[3] = np.ones(shape, bool), True
