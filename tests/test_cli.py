@@ -31,6 +31,14 @@ def test_solid_magenta_paints_exactly_the_mask(photo, request, tmp_path):
     assert (after[~mask] == before[~mask]).all()  # PNG out: every other pixel identical
 
 
+def test_outline_flag_keeps_more_scene(grace, tmp_path):
+    assert run(grace, "-o", tmp_path / "box.png", "--method", "none", "--save-mask").returncode == 0
+    assert run(grace, "-o", tmp_path / "out.png", "--method", "none", "--save-mask", "--outline").returncode == 0
+    box = np.asarray(Image.open(tmp_path / "box_mask.png")) > 0
+    outline = np.asarray(Image.open(tmp_path / "out_mask.png")) > 0
+    assert outline.mean() < box.mean() - 0.1
+
+
 def test_nobody_in_photo_means_identical_pixels(tmp_path, coffee):
     src = tmp_path / "coffee.png"
     Image.fromarray(coffee).save(src)

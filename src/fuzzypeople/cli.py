@@ -80,13 +80,14 @@ def main():
 @click.option("-t", "--targets", callback=_targets, default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector confidence threshold (lower = hide more). Default: each detector's tuned value.")
 @click.option("--dilate", type=click.IntRange(0), default=None, help="Grow the mask by this many pixels. Default: 8 (measured on COCO people).")
+@click.option("--outline", is_flag=True, help="Trace body outlines inside person boxes to keep more of the scene (slightly lower recall: see README).")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
 @click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet):
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -100,7 +101,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
 
     try:
         anon = Anonymizer(method, radius, targets=targets, threshold=threshold,
-                          dilate=DEFAULT_DILATE if dilate is None else dilate, feather=feather,
+                          dilate=DEFAULT_DILATE if dilate is None else dilate, feather=feather, outline=outline,
                           shape=shape, block=block, strength=strength, color=color, seed=seed,
                           fail_safe=fail_safe)
     except (ValueError, FuzzyError) as exc:
