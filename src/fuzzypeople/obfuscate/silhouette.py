@@ -14,11 +14,10 @@ DEFAULT = (128, 128, 128)
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    from ._common import fill_value
+    from ._common import fill_value, filled_like
 
     color = DEFAULT if tuple(params.color) == (0, 0, 0) else params.color
-    out = np.empty_like(image)
-    out[...] = fill_value(color, image)
+    out = filled_like(image, color)
     # Outline: mask pixels within 2 px of the mask edge, in a darker shade.
     inner = cv2.erode(mask.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     edge = mask & ~inner

@@ -7,8 +7,6 @@ HELP = "fill people with one colour (--color R,G,B, default black)"
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    from ._common import fill_value
+    from ._common import fill_value, filled_like
 
-    out = np.empty_like(image)
-    out[...] = fill_value(params.color, image)
-    return out
+    return filled_like(image, params.color)
