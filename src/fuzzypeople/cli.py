@@ -87,7 +87,14 @@ def main():
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet):
+@click.option("--no-audio", is_flag=True, help="Video: drop the audio (default: kept, copied as is where the container allows).")
+@click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video: quality, lower = better (default: 20 for H.264, 32 for VP9; quantiser 3 for AVI's MPEG-4).")
+@click.option("--codec", default=None, metavar="ENCODER", help="Video: encoder (default: libx264; libvpx-vp9 for .webm, mpeg4 for .avi).")
+@click.option("--start", default=None, metavar="TIME", help="Video: start at this time (seconds or [HH:]MM:SS).")
+@click.option("--end", default=None, metavar="TIME", help="Video: stop at this time (seconds or [HH:]MM:SS).")
+@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 2; 1 = every frame).")
+@click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -120,7 +127,8 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 if src.suffix.lower() in video_exts:
                     from .io.video import anonymize_video
 
-                    res = anonymize_video(anon, src, dst, keep_metadata=keep_metadata, quiet=quiet or many)
+                    res = anonymize_video(anon, src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps,
+                                          quiet=quiet or many, **_video_options(**video))
                 else:
                     res = anon.anonymize_file(src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps, save_mask=mask_path)
                 people += res.people
@@ -139,6 +147,14 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
                    f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
     sys.exit(1 if failed else 0)
+
+
+def _video_options(no_audio, crf, codec, start, end, detect_every, hold) -> dict:
+    from .io.video import DEFAULT_EVERY
+    from .track import DEFAULT_HOLD
+
+    return dict(audio=not no_audio, crf=crf, codec=codec, start=start, end=end,
+                every=detect_every or DEFAULT_EVERY, hold=DEFAULT_HOLD if hold is None else hold)
 
 
 def _video_extensions() -> set[str]:

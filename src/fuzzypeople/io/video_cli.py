@@ -1,0 +1,115 @@
+"""``fuzzypeople cam``: anonymise a webcam or a network stream live into a file.
+
+>>> [c.name for c in commands()]
+['cam']
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import FuzzyError
+
+
+def open_source(source: str, fmt: str | None = None, options: dict | None = None):
+    """Open a camera (``0``, ``/dev/video0``) or a stream URL / file with PyAV."""
+    import av
+
+    target = source
+    if source.isdigit():
+        if sys.platform == "darwin":
+            fmt = fmt or "avfoundation"
+        elif sys.platform.startswith("win"):
+            raise FuzzyError(source, 'on Windows name the camera, e.g. "video=Integrated Camera" --format dshow')
+        else:
+            target, fmt = f"/dev/video{source}", fmt or "v4l2"
+    elif source.startswith("/dev/video"):
+        fmt = fmt or "v4l2"
+    if fmt is None and "://" not in source and not Path(source).exists():
+        raise FuzzyError(source, "no such camera, file or stream")
+    opts = dict(options or {})
+    if "://" in source:
+        opts.setdefault("timeout", "10000000")  # microseconds, for network streams
+    try:
+        return av.open(target, format=fmt, options=opts, timeout=10)
+    except Exception as exc:
+        from .video import _why
+
+        raise FuzzyError(source if target == source else f"{source} ({target})",
+                         f"cannot open camera or stream ({_why(exc)})") from None
+
+
+@click.command("cam", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("source", required=False, default="0", metavar="[DEVICE_OR_URL]")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("cam_anonymized.mp4"), show_default=True, help="Video file to write (.mp4 .mkv .webm .mov .avi).")
+@click.option("--frames", type=click.IntRange(1), default=None, help="Stop after this many frames.")
+@click.option("--seconds", type=click.FloatRange(0, min_open=True), default=None, help="Stop after this many seconds of video.")
+@click.option("--format", "fmt", default=None, help="ffmpeg input format (default: v4l2 for /dev/video*, avfoundation on macOS; guessed for URLs).")
+@click.option("--size", default=None, metavar="WxH", help="Ask the camera for this size, e.g. 1280x720.")
+@click.option("--fps", type=click.FloatRange(0, min_open=True), default=None, help="Ask the camera for this frame rate.")
+@click.option("-m", "--method", type=click.Choice(["scramble", "pixelate", "blur", "solid", "silhouette", "none"]), default="scramble", show_default=True, help="How to hide people.")
+@click.option("-r", "--radius", type=click.IntRange(0), default=16, show_default=True, help="scramble: neighbourhood radius in pixels.")
+@click.option("-t", "--targets", default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
+@click.option("--fail-safe", is_flag=True, help="Hide the whole frame when it cannot be analysed or a person just seen vanishes.")
+@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Run the detector on every N-th frame (default: 2).")
+@click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Keep hiding a person this many frames after last seen (default: 10).")
+@click.option("--no-audio", is_flag=True, help="Drop the stream's audio, if any.")
+@click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video quality, lower = better.")
+@click.option("--codec", default=None, metavar="ENCODER", help="Video encoder (default by extension).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress; errors only.")
+def cam(source, output, frames, seconds, fmt, size, fps, method, radius, targets, fail_safe, detect_every, hold, no_audio, crf, codec, quiet):
+    """Anonymise a webcam or stream live into a video file.
+
+    \b
+    fuzzypeople cam                          # first webcam -> cam_anonymized.mp4
+    fuzzypeople cam /dev/video2 -o me.mp4 --seconds 30
+    fuzzypeople cam rtsp://camera.local/stream -o door.mkv --frames 900
+
+    Stops at --frames, --seconds, the end of the stream, or Ctrl-C; the file
+    is complete in every case.
+    """
+    from ..api import Anonymizer
+    from ..track import DEFAULT_HOLD
+    from .video import DEFAULT_EVERY, EXTENSIONS, _Job
+
+    def fail(message: str, code: int = 1):
+        click.echo(f"fuzzypeople: error: {message}", err=True)
+        sys.exit(code)
+
+    if output.suffix.lower() not in EXTENSIONS:
+        fail(f"{output}: cannot write video as {output.suffix or 'no extension'}; use one of {' '.join(EXTENSIONS)}")
+    options = {}
+    if size:
+        options["video_size"] = size
+    if fps:
+        options["framerate"] = f"{fps:g}"
+    t0 = time.perf_counter()
+    try:
+        inp = open_source(source, fmt, options)
+    except FuzzyError as exc:
+        fail(str(exc))
+    try:
+        with inp:
+            if not inp.streams.video:
+                raise FuzzyError(source, "no video in this stream")
+            anon = Anonymizer(method, radius, targets=targets, fail_safe=fail_safe)
+            job = _Job(anon, inp, source, output, quiet=quiet, audio=not no_audio, crf=crf, codec=codec,
+                       every=detect_every or DEFAULT_EVERY, hold=DEFAULT_HOLD if hold is None else hold,
+                       live=True, max_frames=frames, max_seconds=seconds, stop=threading.Event())
+            people, _ = job.run()
+    except (FuzzyError, ValueError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted before the first frame; nothing written", code=130)
+    if not quiet:
+        click.echo(f"{output}: {job.written} frames, {people} {'person' if people == 1 else 'people'} found, "
+                   f"{time.perf_counter() - t0:.1f} s", err=True)
+
+
+def commands() -> list[click.Command]:
+    return [cam]

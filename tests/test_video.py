@@ -1,0 +1,353 @@
+"""Video in and out, temporal safety, and the cam command.
+
+Videos are generated here with PyAV: the astronaut walking across a plain
+background, with a sine-wave audio track. Small frames, few frames.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from skimage import data
+
+from fuzzypeople.people import People
+
+CMD = [sys.executable, "-m", "fuzzypeople"]
+W, H = 192, 144
+MAGENTA = (255, 0, 255)
+
+
+def run(*args, cwd=None):
+    return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def person_box(i: int, frames: int) -> tuple[int, int, int, int]:
+    """Where make_video puts the astronaut on frame ``i``: x1, y1, x2, y2."""
+    side = H * 2 // 3
+    x = int((W - side) * i / max(frames - 1, 1))
+    return x, H - side, x + side, H
+
+
+def make_video(path, frames=12, fps=10, audio=True, vfr=False, rotation=0, metadata=None, codec="libx264"):
+    """Write a test video; returns its frames' timestamps in seconds."""
+    side = H * 2 // 3
+    person = cv2.resize(data.astronaut()[:400, 60:460], (side, side), interpolation=cv2.INTER_AREA)
+    bg = np.zeros((H, W, 3), np.uint8)
+    bg[:] = (40, 90, 40)
+    bg[H // 2 :] = (120, 110, 100)
+    out = av.open(str(path), "w")
+    out.metadata.update(metadata or {})
+    vs = out.add_stream(codec, rate=fps)
+    vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+    tb = Fraction(1, 1000) if vfr else Fraction(1, fps)
+    vs.codec_context.time_base = tb
+    if rotation:
+        vs.set_display_rotation(rotation)
+    a = out.add_stream("aac", rate=44100) if audio else None
+    if a is not None:
+        a.codec_context.layout = "mono"
+    pts, times = 0, []
+    for i in range(frames):
+        img = bg.copy()
+        x1, y1, x2, y2 = person_box(i, frames)
+        img[y1:y2, x1:x2] = person
+        f = av.VideoFrame.from_ndarray(img, format="rgb24")
+        f.pts, f.time_base = pts, tb
+        times.append(float(pts * tb))
+        out.mux(vs.encode(f))
+        pts += (1000 // fps) * (1 + (i % 3 == 0)) if vfr else 1
+    out.mux(vs.encode(None))
+    if a is not None:
+        n = int(float(pts * tb) * 44100)
+        wave = (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / 44100)).astype(np.float32)
+        fs = a.codec_context.frame_size or 1024
+        for k in range(0, n, fs):
+            af = av.AudioFrame.from_ndarray(wave[None, k : k + fs], format="fltp", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 44100, k, Fraction(1, 44100)
+            out.mux(a.encode(af))
+        out.mux(a.encode(None))
+    out.close()
+    return times
+
+
+def probe(path):
+    """Frames (RGB), their times, frame rate, rotation, container tags, streams with durations."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        rate = v.average_rate
+        streams = {s.type: (float(s.duration * s.time_base) if s.duration else None) for s in c.streams}
+        tags = dict(c.metadata)
+        frames, times, rot = [], [], None
+        for f in c.decode(video=0):
+            frames.append(f.to_ndarray(format="rgb24"))
+            times.append(round(float(f.time), 4))
+            rot = f.rotation if rot is None else rot
+    return dict(frames=frames, times=times, rate=rate, rotation=rot, tags=tags, streams=streams)
+
+
+@pytest.fixture
+def clip(tmp_path):
+    src = tmp_path / "walk.mp4"
+    make_video(src, metadata={"title": "Secret meeting", "location": "+48.8584+002.2945/", "comment": "hi"})
+    return src
+
+
+def test_video_keeps_frames_rate_and_audio_and_strips_metadata(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    r = run(clip, "-o", out)
+    assert r.returncode == 0, r.stderr
+    before, after = probe(clip), probe(out)
+    assert len(after["frames"]) == len(before["frames"]) == 12
+    assert after["rate"] == before["rate"] == 10
+    assert after["times"] == before["times"]
+    assert after["frames"][0].shape == (H, W, 3)
+    assert "audio" in after["streams"]
+    assert abs(after["streams"]["audio"] - before["streams"]["audio"]) < 0.1  # within a frame
+    assert before["tags"]["title"] == "Secret meeting"
+    for key in after["tags"]:
+        assert not any(word in key for word in ("title", "location", "comment", "encoder", "creation"))
+    assert b"x264 - core" not in out.read_bytes()  # no encoder banner either
+    assert "1 file anonymised" in r.stderr
+
+
+def test_no_audio_and_keep_metadata(clip, tmp_path):
+    out = tmp_path / "out.mkv"
+    r = run(clip, "-o", out, "--no-audio", "--keep-metadata", "-q")
+    assert r.returncode == 0, r.stderr
+    after = probe(out)
+    assert set(after["streams"]) == {"video"}
+    assert len(after["frames"]) == 12
+    tags = {k.lower(): v for k, v in after["tags"].items()}
+    assert tags.get("title") == "Secret meeting"
+    assert not any("location" in k for k in tags)  # GPS only with --keep-gps
+
+
+def test_vfr_timestamps_kept(tmp_path):
+    src, out = tmp_path / "vfr.mp4", tmp_path / "vfr_out.mp4"
+    times = make_video(src, frames=10, audio=False, vfr=True)
+    assert len(set(np.diff(times).round(3))) > 1  # really variable
+    r = run(src, "-o", out, "-q")
+    assert r.returncode == 0, r.stderr
+    assert probe(out)["times"] == pytest.approx(times, abs=1e-3)
+
+
+def test_rotation_kept(tmp_path):
+    src = tmp_path / "portrait.mov"
+    make_video(src, frames=6, audio=False, rotation=90)
+    r = run(src, "-q")
+    assert r.returncode == 0, r.stderr
+    out = probe(tmp_path / "portrait_anonymized.mov")
+    assert out["rotation"] == 90 and out["frames"][0].shape == (H, W, 3)
+
+
+@pytest.mark.parametrize("ext", [".webm", ".avi"])
+def test_other_containers(clip, tmp_path, ext):
+    out = tmp_path / f"out{ext}"
+    r = run(clip, "-o", out, "-q", "--start", "0.3", "--end", "0:00.8")
+    assert r.returncode == 0, r.stderr
+    after = probe(out)
+    assert after["times"] == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert "audio" in after["streams"]
+
+
+@pytest.mark.parametrize("make,problem", [
+    (lambda p, good: p.write_bytes(b""), "empty file"),
+    (lambda p, good: p.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 40), "not a readable video"),
+    (lambda p, good: p.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 2]), "not a readable video"),
+])
+def test_broken_videos_fail_cleanly(tmp_path, clip, make, problem):
+    bad = tmp_path / "bad.mp4"
+    make(bad, clip)
+    r = run(bad, "-o", tmp_path / "o.mp4")
+    assert r.returncode == 1
+    lines = [line for line in r.stderr.splitlines() if "error" in line]
+    assert len(lines) == 1 and "bad.mp4" in lines[0] and problem in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no temp file left
+
+
+def test_truncated_faststart_video_fails_cleanly(tmp_path, clip):
+    """moov first, so the header survives and the frames are missing."""
+    fast = tmp_path / "fast.mp4"
+    with av.open(str(clip)) as i, av.open(str(fast), "w", options={"movflags": "+faststart"}) as o:
+        s = o.add_stream_from_template(i.streams.video[0])
+        for p in i.demux(i.streams.video[0]):
+            if p.size:
+                p.stream = s
+                o.mux(p)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(fast.read_bytes()[: fast.stat().st_size // 3])
+    r = run(bad, "-o", tmp_path / "o.mp4")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "bad.mp4" in r.stderr and not (tmp_path / "o.mp4").exists()
+
+
+def test_same_output_as_input_refused(clip):
+    r = run(clip, "-o", clip)
+    assert r.returncode == 1 and "overwrite the input" in r.stderr
+
+
+# -- temporal safety: a fake detector ------------------------------------------------
+
+
+class FakeDetector:
+    """Returns the astronaut's true box, except on ``miss`` frames; raises on ``fail``."""
+
+    def __init__(self, frames, miss=(), fail=()):
+        self.frames, self.miss, self.fail, self.calls = frames, set(miss), set(fail), []
+
+    def __call__(self, rgb):
+        # Which frame is this? The astronaut's x position says.
+        i = self.frame_of(rgb)
+        self.calls.append(i)
+        if i in self.fail:
+            raise RuntimeError("detector exploded")
+        if i in self.miss:
+            return People.empty()
+        return People(np.array([person_box(i, self.frames)], np.float32), [0.9], ["body"])
+
+    def frame_of(self, rgb):
+        col = (np.abs(rgb[H - 10].astype(int) - [120, 110, 100]).sum(axis=1) > 60).argmax()
+        return int(np.argmin([abs(person_box(i, self.frames)[0] - col) for i in range(self.frames)]))
+
+
+def hidden(frame, box, color=MAGENTA) -> float:
+    """Share of the box's pixels painted (roughly, after lossy coding) in ``color``."""
+    x1, y1, x2, y2 = box
+    patch = frame[y1 + 4 : y2 - 4, x1 + 4 : x2 - 4].astype(int)
+    return float((np.abs(patch - color).max(axis=2) < 60).mean())
+
+
+@pytest.fixture
+def fake_stack(monkeypatch):
+    """Make every Anonymizer use a FakeDetector (set .detector to configure)."""
+    holder = {}
+
+    class FakeStack:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, rgb):
+            return holder["detector"](rgb)
+
+    import fuzzypeople.api
+
+    monkeypatch.setattr(fuzzypeople.api, "Stack", FakeStack)
+    return holder
+
+
+def cli(*args):
+    from fuzzypeople.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_gap_filled_when_detector_misses_middle_frames(tmp_path, fake_stack):
+    src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
+    make_video(src, frames=16, audio=False)
+    det = fake_stack["detector"] = FakeDetector(16, miss={7, 8, 9})
+    r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--detect-every", "1", "-q")
+    assert r.exit_code == 0, r.output
+    assert {7, 8, 9} <= set(det.calls)
+    frames = probe(out)["frames"]
+    shares = [hidden(f, person_box(i, 16)) for i, f in enumerate(frames)]
+    assert min(shares) > 0.95, shares
+    corner = frames[8][:20, -20:].astype(int)  # far from the person: untouched
+    assert (np.abs(corner - [40, 90, 40]).max(axis=2) < 30).all()
+
+
+def test_gap_filled_with_detection_cadence(tmp_path):
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.io.video import anonymize_video
+
+    src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
+    make_video(src, frames=16, audio=False)
+    anon = Anonymizer("solid", color=MAGENTA, targets="faces")
+    anon.detector = det = FakeDetector(16, miss={6})
+    res = anonymize_video(anon, src, out, every=3, quiet=True)
+    assert det.calls == [0, 3, 6, 9, 12, 15]
+    assert res.people == 1
+    frames = probe(out)["frames"]
+    assert min(hidden(f, person_box(i, 16)) for i, f in enumerate(frames)) > 0.95
+
+
+def test_fail_safe_hides_whole_frame_when_analysis_fails(tmp_path, fake_stack):
+    src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
+    make_video(src, frames=8, audio=False)
+    fake_stack["detector"] = FakeDetector(8, fail={4})
+    r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--detect-every", "1", "--fail-safe", "-q")
+    assert r.exit_code == 0, r.output
+    frames = probe(out)["frames"]
+    whole = [hidden(f, (0, 0, W, H)) > 0.98 for f in frames]
+    assert whole == [i == 4 for i in range(8)]
+
+    out2 = tmp_path / "out2.mp4"
+    fake_stack["detector"] = FakeDetector(8, fail={4})
+    r = cli(src, "-o", out2, "--detect-every", "1", "-q")
+    assert r.exit_code == 1
+    assert "walk.mp4: analysis failed on frame 4" in r.output and "detector exploded" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not out2.exists()
+
+
+def test_fail_safe_hides_frame_where_a_tracked_person_vanishes(tmp_path):
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.io.video import anonymize_video
+
+    src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
+    make_video(src, frames=8, audio=False)
+    anon = Anonymizer("solid", color=MAGENTA, targets="faces", fail_safe=True)
+    anon.detector = FakeDetector(8, miss={5})
+    anonymize_video(anon, src, out, every=1, quiet=True)
+    whole = [hidden(f, (0, 0, W, H)) > 0.98 for f in probe(out)["frames"]]
+    assert whole == [i == 5 for i in range(8)]
+
+
+def test_same_scramble_on_every_frame(tmp_path):
+    """One seed per video: a static scene scrambles identically on every frame."""
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.io.video import anonymize_video
+
+    src, out = tmp_path / "still.mkv", tmp_path / "out.mkv"
+    make_video(src, frames=1, audio=False, codec="ffv1")
+    with av.open(str(src)) as i, av.open(str(tmp_path / "still4.mkv"), "w") as o:
+        f = next(i.decode(video=0)).to_ndarray(format="rgb24")
+        s = o.add_stream("ffv1", rate=10)
+        s.width, s.height, s.pix_fmt = W, H, "bgr0"
+        for k in range(4):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = k
+            o.mux(s.encode(vf))
+        o.mux(s.encode(None))
+    anon = Anonymizer("scramble", radius=8, targets="faces")
+    anon.detector = lambda rgb: People(np.array([[20, 20, 120, 120]], np.float32), [1.0], ["face"])
+    anonymize_video(anon, tmp_path / "still4.mkv", out, codec="ffv1", quiet=True)
+    frames = probe(out)["frames"]
+    assert len(frames) == 4 and not (frames[0] == f).all()
+    core = (slice(20, 120), slice(20, 120))  # hidden on every frame (tracked frames hide a bit more)
+    assert all((fr[core] == frames[0][core]).all() for fr in frames)
+
+
+# -- cam ------------------------------------------------------------------------------
+
+
+def test_cam_without_device_errors_cleanly(tmp_path):
+    r = run("cam", "/dev/video97", "-o", tmp_path / "c.mp4")
+    assert r.returncode == 1
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert "/dev/video97" in r.stderr and "cannot open" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "c.mp4").exists()
+
+
+def test_cam_from_a_stream_stops_at_frames(tmp_path, clip):
+    r = run("cam", clip, "-o", tmp_path / "c.mkv", "--frames", "5", "-q")
+    assert r.returncode == 0, r.stderr
+    assert len(probe(tmp_path / "c.mkv")["frames"]) == 5
