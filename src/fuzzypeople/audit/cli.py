@@ -1,0 +1,120 @@
+"""``fuzzypeople audit`` and ``fuzzypeople sweep`` (registered by ``fuzzypeople.cli``)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import FuzzyError
+from . import EXIT_AT_RISK, EXIT_ERROR, EXIT_PRIVATE
+
+CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _error(message: str) -> None:
+    click.echo(f"fuzzypeople: error: {' '.join(str(message).split())}", err=True)
+
+
+def _fail(message: str, code: int = EXIT_ERROR):
+    _error(message)
+    sys.exit(code)
+
+
+def _detectors(ctx, param, value):
+    from .detectors import parse
+
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["fuzzypeople", *sys.argv[1:]])
+
+
+def _auditor(detectors, iou, match, gallery):
+    from .core import Auditor
+
+    auditor = Auditor(detectors, iou=iou, match=match)
+    if gallery is not None:
+        auditor.load_gallery(gallery)
+    return auditor
+
+
+def _check_writable(*paths):
+    for p in paths:
+        if p is not None and p.exists() and p.is_dir():
+            _fail(f"{p}: is a folder; give a file name")
+
+
+@click.command("audit", context_settings=CTX)
+@click.argument("original", type=click.Path(path_type=Path))
+@click.argument("anonymised", type=click.Path(path_type=Path))
+@click.option("--gallery", type=click.Path(path_type=Path), help="Folder of known faces for rank-1 identification: DIR/alice.jpg or DIR/alice/*.jpg -> person 'alice'.")
+@click.option("--frames", type=click.IntRange(1), default=8, show_default=True, help="Videos: frames sampled evenly through the video.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the full report as JSON (schema: fuzzypeople/audit/report.schema.json).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Also write a self-contained HTML report (pictures and plots embedded).")
+@click.option("--detectors", callback=_detectors, default="mtcnn,dlib-hog,hog-people", show_default=True, help="The audit's own detectors: mtcnn, dlib-hog, dlib-cnn (slow), hog-people.")
+@click.option("--iou", type=click.FloatRange(0.05, 1), default=0.5, show_default=True, help="An output detection overlapping an original one this much is the same person.")
+@click.option("--match", type=click.FloatRange(0.05, 2), default=0.6, show_default=True, help="Face distance below which two faces are the same person (dlib's 0.6).")
+@click.option("--tolerance", type=click.IntRange(0, 255), default=None, help="A pixel counts as altered if a channel changed by more than this. Default: 0 for lossless files, 16 for JPEG/WebP, 24 for video.")
+@click.option("-q", "--quiet", is_flag=True, help="No table; the exit status says it all.")
+def audit(original, anonymised, gallery, frames, json_path, html_path, detectors, iou, match, tolerance, quiet):
+    """Measure how private ANONYMISED is, compared with ORIGINAL.
+
+    ORIGINAL and ANONYMISED are two photos, two videos, or two folders
+    (files matched by relative path; NAME_anonymized.EXT and another
+    extension are accepted). Detectors and a face recogniser independent of
+    the anonymiser's look for faces and people that are still there, and for
+    faces that still match themselves or someone in --gallery.
+
+    \b
+    Exit status: 0 everything audited is private,
+                 1 at least one photo or video is at risk,
+                 2 nothing is at risk but some input could not be audited,
+                   or bad usage.
+    """
+    from . import exit_code, report, run
+
+    _check_writable(json_path, html_path)
+    try:
+        auditor = _auditor(detectors, iou, match, gallery)
+        doc, pictures = run(original, anonymised, auditor=auditor, frames=frames, tolerance=tolerance,
+                            visuals=html_path is not None, command=_command_line())
+    except FuzzyError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:  # never a traceback
+        _fail(f"unexpected {type(exc).__name__}: {exc}")
+    if len(doc["items"]) + len(doc["errors"]) == 1 and doc["errors"]:
+        e = doc["errors"][0]  # one pair that cannot be audited: one line, no table, no report
+        _fail(f"{e['path']}: {e['message']}")
+    if not quiet:
+        from rich.console import Console
+
+        report.print_table(doc, Console(width=max(120, Console().width)))
+    elif doc["errors"]:
+        for e in doc["errors"]:
+            _error(f"{e['path']}: {e['message']}")
+    try:
+        if json_path is not None:
+            report.write_json(doc, json_path)
+        if html_path is not None:
+            report.write_html(doc, pictures, html_path)
+    except OSError as exc:
+        _fail(f"{exc.filename or json_path or html_path}: cannot write report ({exc.strerror or exc})")
+    sys.exit(exit_code(doc))
+
+
+def commands() -> list[click.Command]:
+    from .sweep import sweep_command
+
+    return [audit, sweep_command]
+
+
+__all__ = ["commands", "audit", "EXIT_PRIVATE", "EXIT_AT_RISK", "EXIT_ERROR"]
