@@ -97,7 +97,7 @@ def audit(original, anonymised, gallery, frames, json_path, html_path, detectors
     if not quiet:
         from rich.console import Console
 
-        report.print_table(doc, Console(width=max(120, Console().width)))
+        report.print_table(doc, Console(width=max(110, Console().width)))
     elif doc["errors"]:
         for e in doc["errors"]:
             _error(f"{e['path']}: {e['message']}")

@@ -171,7 +171,18 @@ def plot(doc: dict, path: str | Path | None = None):
     a1.set_xlabel(LABEL[param])
     a1.set_ylabel("rate / share / SSIM")
     a1.grid(alpha=0.3)
-    a1.legend(fontsize=8, loc="center right")
+    d = get("mean_distance")
+    if not np.isnan(d).all():
+        a3 = a1.twinx()
+        a3.plot(x, d, "o:", color="#8c564b", alpha=0.8, label="mean face distance (right axis)")
+        a3.axhline(0.6, color="#8c564b", lw=0.8, ls="--")
+        a3.set_ylabel("face distance, original vs output (same person < 0.6)", fontsize=8, color="#8c564b")
+        a3.set_ylim(0, max(1.0, float(np.nanmax(d)) * 1.05))
+        h1, l1 = a1.get_legend_handles_labels()
+        h3, l3 = a3.get_legend_handles_labels()
+        a1.legend(h1 + h3, l1 + l3, fontsize=8, loc="center right")
+    else:
+        a1.legend(fontsize=8, loc="center right")
     zero = doc["reid_zero_from"]
     a1.set_title(f"{doc['method']}: re-identification zero from {param} {zero:g}" if zero is not None
                  else f"{doc['method']}: re-identification never reaches zero here")
@@ -342,7 +353,7 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
             t.add_row(f"{r[param]:g}", str(r["faces"]), pct(r["reidentified_rate"]), num(r["mean_distance"]),
                       pct(r["faces_residual_rate"]), pct(r["people_residual_rate"]), pct(r["altered_share"]),
                       num(r["ssim"]), num(r["ssim_inside"]))
-        Console().print(t)
+        Console(width=max(110, Console().width)).print(t)
     for err in doc["errors"]:
         click.echo(f"fuzzypeople: error: {err['path']}: {err['message']}", err=True)
     click.echo(summary_line(doc))
