@@ -92,6 +92,11 @@ def run(
         except ValueError as exc:
             errors.append({"path": str(pair.anonymised), "message": str(exc)})
             continue
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # one file must not stop a folder: report it and go on
+            errors.append({"path": str(pair.original), "message": f"unexpected {type(exc).__name__}: {exc}"})
+            continue
         verdict, reasons = report.item_verdict(frame_reports)
         items.append({
             "original": str(pair.original),

@@ -86,20 +86,33 @@ def crop_resize(rgb: np.ndarray, boxes: np.ndarray, size: int, supersample: int 
     grid (zeros outside the image, like MTCNN's padding); averaging each
     ``supersample`` x ``supersample`` cell approximates area interpolation.
     Returns ``(N, size, size, 3)`` float32.
+
+    >>> img = np.zeros((20, 20, 3), np.uint8); img[:10] = 200
+    >>> crops = crop_resize(img, np.array([[0, 0, 20, 20]] * 500, float), 24)
+    >>> crops.shape, float(crops[0, 0, 0, 0]), float(crops[-1, -1, 0, 0])
+    ((500, 24, 24, 3), 200.0, 0.0)
     """
     n = len(boxes)
     if n == 0:
         return np.zeros((0, size, size, 3), np.float32)
     g = size * supersample
+    per_call = max(1, (32767 - 1) // g)  # cv2.remap maps must stay under SHRT_MAX rows
+    if n > per_call:
+        return np.concatenate([crop_resize(rgb, boxes[i : i + per_call], size, supersample)
+                               for i in range(0, n, per_call)])
     t = (np.arange(g, dtype=np.float32) + 0.5) / g  # cell centres in [0, 1]
     x1, y1, x2, y2 = (boxes[:, i].astype(np.float32)[:, None] for i in range(4))
     xs = x1 + t[None] * (x2 - x1) - 0.5  # (N, g) pixel-centre coordinates
     ys = y1 + t[None] * (y2 - y1) - 0.5
     map_x = np.broadcast_to(xs[:, None, :], (n, g, g)).reshape(n * g, g)
     map_y = np.broadcast_to(ys[:, :, None], (n, g, g)).reshape(n * g, g)
+    # Replicate the edge for samples inside the image's extent but beyond its
+    # outermost pixel centres; samples truly outside the image are zero.
     out = cv2.remap(rgb, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    out = out.reshape(n, size, supersample, size, supersample, 3).astype(np.float32)
+                    borderMode=cv2.BORDER_REPLICATE)
+    h, w = rgb.shape[:2]
+    inside = ((map_x >= -0.5) & (map_x <= w - 0.5) & (map_y >= -0.5) & (map_y <= h - 0.5))
+    out = (out * inside[..., None]).reshape(n, size, supersample, size, supersample, 3).astype(np.float32)
     return out.mean(axis=(2, 4))
 
 
