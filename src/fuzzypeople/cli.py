@@ -92,7 +92,7 @@ def main():
 @click.option("--codec", default=None, metavar="ENCODER", help="Video: encoder (default: libx264; libvpx-vp9 for .webm, mpeg4 for .avi).")
 @click.option("--start", default=None, metavar="TIME", help="Video: start at this time (seconds or [HH:]MM:SS).")
 @click.option("--end", default=None, metavar="TIME", help="Video: stop at this time (seconds or [HH:]MM:SS).")
-@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 2; 1 = every frame).")
+@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 4; 1 = every frame).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
 def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.

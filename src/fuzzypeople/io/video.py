@@ -40,13 +40,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import FuzzyError
-from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, AnalysisError, TemporalMasker
+from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, AnalysisError, TemporalMasker, scaled
 from .atomic import atomic_path
 from .paths import check_distinct, default_output
 
 EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
-DEFAULT_EVERY = 2  # run the detector on every 2nd frame; see benchmarks/video_speed.py
+DEFAULT_EVERY = 4  # run the detector on every 4th frame; see benchmarks/video_recall.py
+DEFAULT_DETECT_SIZE = 512  # analyse frames shrunk to this max side (the body detector's input size)
 
 # Video encoder per output extension, and each encoder's quality default and options.
 VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # everything else: libx264
@@ -144,6 +145,7 @@ def anonymize_video(
     start: float | str | None = None,
     end: float | str | None = None,
     every: int = DEFAULT_EVERY,
+    detect_size: int | None = DEFAULT_DETECT_SIZE,
     hold: int = DEFAULT_HOLD,
     lookahead: int = DEFAULT_LOOKAHEAD,
     seed: int | None = None,
@@ -158,6 +160,7 @@ def anonymize_video(
         crf / codec: video quality and encoder (see :func:`choose_encoding`).
         start / end: process only this time range (seconds or ``[HH:]MM:SS``).
         every / hold / lookahead: see :class:`fuzzypeople.track.TemporalMasker`.
+        detect_size: analyse frames shrunk to this max side (None = full size).
         seed: scramble seed for the whole video (default: ``anon``'s, else random).
 
     Returns a :class:`fuzzypeople.api.Result`; raises :class:`FuzzyError` (one
@@ -192,7 +195,7 @@ def anonymize_video(
         if not inp.streams.video:
             raise FuzzyError(src, "no video stream in this file")
         job = _Job(anon, inp, src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps, quiet=quiet,
-                   audio=audio, crf=crf, codec=codec, start=start, end=end, every=every, hold=hold,
+                   audio=audio, crf=crf, codec=codec, start=start, end=end, every=every, detect_size=detect_size, hold=hold,
                    lookahead=lookahead, seed=seed)
         people, share = job.run()
     from ..api import Result
@@ -218,7 +221,7 @@ class _Job:
     """One video, from open input container to finished output file."""
 
     def __init__(self, anon, inp, label, dst: Path, *, keep_metadata=False, keep_gps=False, quiet=False,
-                 audio=True, crf=None, codec=None, start=None, end=None, every=DEFAULT_EVERY,
+                 audio=True, crf=None, codec=None, start=None, end=None, every=DEFAULT_EVERY, detect_size=DEFAULT_DETECT_SIZE,
                  hold=DEFAULT_HOLD, lookahead=DEFAULT_LOOKAHEAD, seed=None, live=False,
                  max_frames=None, max_seconds=None, stop: threading.Event | None = None):
         self.anon = anon
@@ -237,7 +240,7 @@ class _Job:
         if seed is None:
             seed = anon.params.seed if anon.params.seed is not None else random.SystemRandom().getrandbits(63)
         self.params = dataclasses.replace(anon.params, seed=int(seed))
-        self.masker = TemporalMasker(anon.detect, anon.mask, every=every, hold=hold, lookahead=lookahead,
+        self.masker = TemporalMasker(scaled(anon.detect, detect_size), anon.mask, every=every, hold=hold, lookahead=lookahead,
                                      fail_safe=anon.fail_safe)
         try:
             choose_encoding(self.ext, codec, crf)  # fail before decoding anything

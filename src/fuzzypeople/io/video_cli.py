@@ -56,7 +56,7 @@ def open_source(source: str, fmt: str | None = None, options: dict | None = None
 @click.option("-r", "--radius", type=click.IntRange(0), default=16, show_default=True, help="scramble: neighbourhood radius in pixels.")
 @click.option("-t", "--targets", default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--fail-safe", is_flag=True, help="Hide the whole frame when it cannot be analysed or a person just seen vanishes.")
-@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Run the detector on every N-th frame (default: 2).")
+@click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Run the detector on every N-th frame (default: 4).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Keep hiding a person this many frames after last seen (default: 10).")
 @click.option("--no-audio", is_flag=True, help="Drop the stream's audio, if any.")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video quality, lower = better.")

@@ -4,7 +4,7 @@
 stream of frames into masks that hold people through detector misses.
 """
 
-from .temporal import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, AnalysisError, TemporalMasker
+from .temporal import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, AnalysisError, TemporalMasker, scaled
 from .tracker import Track, Tracker
 
-__all__ = ["AnalysisError", "DEFAULT_HOLD", "DEFAULT_LOOKAHEAD", "TemporalMasker", "Track", "Tracker"]
+__all__ = ["AnalysisError", "DEFAULT_HOLD", "DEFAULT_LOOKAHEAD", "TemporalMasker", "Track", "Tracker", "scaled"]

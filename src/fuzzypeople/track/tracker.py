@@ -19,7 +19,7 @@ sighting it is back-filled the same way for frames that were buffered.
 >>> t.update(p(0), 0).track_ids.tolist(), t.update(p(4), 2).track_ids.tolist()
 ([1], [1])
 >>> t.predict(4).boxes.round().tolist()   # held: moved on at 2 px/frame, grown
-[[5.0, -4.0, 21.0, 24.0]]
+[[6.0, -3.0, 20.0, 23.0]]
 >>> len(t.predict(8))                      # hold over: forgotten
 0
 """
@@ -33,7 +33,7 @@ import numpy as np
 from ..people import People
 
 MATCH_IOU = 0.2
-GROW_PER_FRAME = 0.05  # uncertainty: box grows by this share of its size per frame unseen
+GROW_PER_FRAME = 0.02  # uncertainty: box grows by this share of its size per frame unseen
 MOTION_GROW = 0.5  # and by this share of the distance it moved since its last sighting
 MAX_GROW = 1.0  # never more than this share of its size per side
 

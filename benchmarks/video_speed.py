@@ -1,0 +1,96 @@
+"""fuzzypeople (bodies AND faces) against deface (faces only), same video, same run.
+
+    python benchmarks/video_speed.py [VIDEO] [--rounds 1]
+
+Both are run as their command-line tools, end to end (start-up and model
+loading included), with default settings, one after the other (alternating
+when ``--rounds`` > 1; each tool's best round is kept). Printed per tool:
+frames/s by wall clock, frames/s by CPU time (steadier when other processes
+share the machine), and peak memory (RSS high-water mark of that process,
+from ``os.wait4``).
+
+deface is installed by this script into its own virtualenv,
+``benchmarks/.venv-deface`` (``deface==1.5.0`` and ``onnxruntime``, its
+recommended backend), because deface depends on ``opencv-python``, which must
+not be installed beside fuzzypeople's ``opencv-python-headless``. Nothing in
+the tests needs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import av
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _proc import measure  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+VTEST = HERE.parents[1] / "shared" / "data" / "video" / "vtest.avi"
+OUT = HERE / "out"
+DEFACE_VENV = HERE / ".venv-deface"
+DEFACE = DEFACE_VENV / "bin" / "deface"
+
+
+def ensure_deface() -> Path:
+    if not DEFACE.exists():
+        print(f"installing deface==1.5.0 into {DEFACE_VENV} ...", flush=True)
+        venv.create(DEFACE_VENV, with_pip=True)
+        (DEFACE_VENV / ".gitignore").write_text("*\n")  # never committed, whatever `git add` is run
+        subprocess.run([str(DEFACE_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                        "deface==1.5.0", "onnxruntime"], check=True)
+    subprocess.run([str(DEFACE), "--help"], check=True, capture_output=True)
+    return DEFACE
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as c:
+        n = c.streams.video[0].frames
+        return n or sum(1 for _ in c.decode(video=0))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("video", nargs="?", type=Path, default=VTEST)
+    ap.add_argument("--rounds", type=int, default=1)
+    args = ap.parse_args()
+    if not args.video.exists():
+        sys.exit(f"no video at {args.video}")
+    deface = ensure_deface()
+    OUT.mkdir(exist_ok=True)
+    n = frame_count(args.video)
+    from fuzzypeople.detect.stack import DEFAULT_BODY, DEFAULT_FACE
+    from fuzzypeople.io.video import DEFAULT_DETECT_SIZE, DEFAULT_EVERY
+
+    tools = {
+        "deface": [str(deface), str(args.video), "-o", str(OUT / f"deface_{args.video.stem}.mp4")],
+        "fuzzypeople": [sys.executable, "-m", "fuzzypeople", str(args.video), "-o",
+                        str(OUT / f"fuzzypeople_{args.video.stem}.mp4"), "-q"],
+    }
+    best: dict[str, dict] = {}
+    for r in range(args.rounds):
+        for name, cmd in tools.items():
+            m = measure(cmd)
+            if m["rc"] != 0:
+                sys.exit(f"{name} failed ({m['rc']}):\n{m['stderr']}")
+            print(f"round {r + 1} {name:12s} {n / m['seconds']:6.2f} frames/s wall, {n / m['cpu']:6.2f} frames/CPU-s, "
+                  f"peak RSS {m['rss_mib']:.0f} MiB", flush=True)
+            if name not in best or m["seconds"] < best[name]["seconds"]:
+                best[name] = m
+    d, f = best["deface"], best["fuzzypeople"]
+    print()
+    print(f"video: {args.video.name}, {n} frames; fuzzypeople stack {DEFAULT_BODY}+{DEFAULT_FACE} "
+          f"(bodies and faces), detect every {DEFAULT_EVERY} frames at {DEFAULT_DETECT_SIZE} px; "
+          "deface 1.5.0 defaults (faces only)")
+    print(f"{'':12s} {'frames/s':>9s} {'frames/CPU-s':>13s} {'peak RSS MiB':>13s}")
+    for name, m in (("deface", d), ("fuzzypeople", f)):
+        print(f"{name:12s} {n / m['seconds']:9.2f} {n / m['cpu']:13.2f} {m['rss_mib']:13.0f}")
+    print(f"ratio fuzzypeople/deface: {d['seconds'] / f['seconds']:.2f}x wall, {d['cpu'] / f['cpu']:.2f}x CPU")
+
+
+if __name__ == "__main__":
+    main()
