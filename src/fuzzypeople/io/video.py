@@ -184,6 +184,8 @@ def anonymize_video(
         raise FuzzyError(src, "is a folder, not a video")
     if src.stat().st_size == 0:
         raise FuzzyError(src, "empty file (0 bytes), not a video")
+    if anon.method == "none":
+        raise FuzzyError(src, "--method none hides nothing, and videos get no mask file; choose a method")
     ext = dst.suffix.lower()
     if ext not in EXTENSIONS:
         raise FuzzyError(dst, f"cannot write video as {ext or 'no extension'}; use one of {' '.join(EXTENSIONS)}")
@@ -241,7 +243,7 @@ class _Job:
             seed = anon.params.seed if anon.params.seed is not None else random.SystemRandom().getrandbits(63)
         self.params = dataclasses.replace(anon.params, seed=int(seed))
         self.masker = TemporalMasker(scaled(anon.detect, detect_size), anon.mask, every=every, hold=hold, lookahead=lookahead,
-                                     fail_safe=anon.fail_safe)
+                                     fail_safe=anon.fail_safe, pad=anon.dilate + anon.feather)
         try:
             choose_encoding(self.ext, codec, crf)  # fail before decoding anything
         except ValueError as exc:
@@ -261,7 +263,7 @@ class _Job:
             writer.start()
             try:
                 with self._progress() as advance:
-                    self._analyse(frames, hidden, errors, advance)
+                    self._analyse(frames, hidden, errors, advance, reader)
             except BaseException:
                 self.stop.set()
                 _drain(frames)
@@ -352,7 +354,7 @@ class _Job:
                                          "nothing written") from None
         return n
 
-    def _analyse(self, frames: queue.Queue, hidden: queue.Queue, errors, advance) -> None:
+    def _analyse(self, frames: queue.Queue, hidden: queue.Queue, errors, advance, reader=None) -> None:
         """Detect, track and hide; runs on the calling thread."""
         anon, masker = self.anon, self.masker
         rot_k = None
@@ -369,7 +371,14 @@ class _Job:
 
         while True:
             try:
-                kind, payload = frames.get()
+                try:
+                    kind, payload = frames.get(timeout=0.5)
+                except queue.Empty:
+                    if reader is None or reader.is_alive() or not frames.empty():
+                        continue
+                    if errors:  # the reader died and could not say so
+                        raise errors[0] from None
+                    kind, payload = "end", None
             except KeyboardInterrupt:
                 if not self.live or first_t is None:
                     raise

@@ -81,6 +81,22 @@ def scaled(detect: Callable[[np.ndarray], People], max_side: int | None) -> Call
     return run
 
 
+def _inside(box: np.ndarray, mask: np.ndarray, pad: int, margin: float = 0.5) -> bool:
+    """Is ``box``, grown by ``margin`` of its size and ``pad`` px per side, already all hidden?
+
+    A shortcut only: ``build_mask`` grows boxes by a share of their size (25%
+    for faces) and dilates by ``pad`` pixels at most, so if a region this much
+    larger is already hidden, rebuilding would add nothing.
+    """
+    h, w = mask.shape
+    wh = box[2:] - box[:2]
+    g = wh * margin + pad
+    x1, y1 = (np.floor(box[:2] - g)).astype(int)
+    x2, y2 = (np.ceil(box[2:] + g)).astype(int)
+    x1, y1, x2, y2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
+    return x2 > x1 and y2 > y1 and bool(mask[y1:y2, x1:x2].all())
+
+
 class AnalysisError(RuntimeError):
     """The detector failed on a frame (and fail_safe is off)."""
 
@@ -101,6 +117,7 @@ class TemporalMasker:
         lookahead: frames each frame waits after its analysis for later
             sightings to fill it in (memory: this many frames more).
         fail_safe: hide whole frames instead of raising or trusting a suspicious miss.
+        pad: at most how many pixels ``build_mask`` adds around a grown box (its dilation).
     """
 
     def __init__(
@@ -112,6 +129,7 @@ class TemporalMasker:
         hold: int = DEFAULT_HOLD,
         lookahead: int = DEFAULT_LOOKAHEAD,
         fail_safe: bool = False,
+        pad: int = 16,
     ):
         if every < 1 or hold < 0 or lookahead < 0:
             raise ValueError("every must be >= 1, hold and lookahead >= 0")
@@ -120,6 +138,7 @@ class TemporalMasker:
         self.every = int(every)
         self.lookahead = int(lookahead)
         self.fail_safe = fail_safe
+        self.pad = int(pad) + 2
         # Frames between analyses are interpolated, so tracks live at least that long.
         self.tracker = Tracker(hold=max(int(hold), self.every + self.lookahead))
         # Waiting frames: [index, item, mask or None (not analysed yet), final?]
@@ -204,7 +223,7 @@ class TemporalMasker:
                 extra = self.tracker.predict(ti)
                 if len(extra):
                     keep = [i for i, tid in enumerate(extra.track_ids) if int(tid) in seen_now
-                            and self._new_reach(int(tid), ti)]
+                            and self._new_reach(int(tid), ti) and not _inside(extra.boxes[i], mask, self.pad)]
                     extra = extra[np.asarray(keep, np.int64)]
             if len(extra):
                 mask = mask | self.build_mask(extra, shape)
