@@ -165,6 +165,44 @@ def test_hidden_face_is_private_and_background_untouched(auditor, astronaut):
     assert 0.02 < r["change"]["altered_share"] < 0.5
 
 
+def test_rank1_rule_known_answers():
+    from fuzzypeople.audit.faces import rank1_reidentified
+
+    orig = np.eye(2, 128)
+    other = orig[1] * 0.3 + np.eye(1, 128, 9)[0] * 0.7  # someone else: 0.99 from face 2's original
+    impostors = np.vstack([orig, other])  # the originals themselves are in the pool: never impostors
+    near_someone_else = orig[1] * 0.6 + np.eye(1, 128, 9)[0] * 0.5  # 0.64 from its own original, 0.36 from `other`
+    out = np.vstack([orig[0] * 0.95, near_someone_else])
+    own = np.linalg.norm(out - orig, axis=1)
+    m, r, n = rank1_reidentified(own, out, orig, impostors, match=0.9)
+    assert m.tolist() == [True, True] and r.tolist() == [True, False]
+    assert n[1] == pytest.approx(np.linalg.norm(near_someone_else - other))
+    m, r, n = rank1_reidentified(own, out, orig, np.zeros((0, 128)), match=0.9)  # no impostor: the plain rule
+    assert r.tolist() == m.tolist() == [True, True] and np.isinf(n).all()
+
+
+def test_heavy_scramble_within_match_distance_is_not_reidentified(grace):
+    """Radius 64 leaves face-shaped noise. With a looser --match (0.8) its raw
+    distance passes the plain rule, but the crop is nearer other people's faces
+    than Grace Hopper's: not re-identified, so private."""
+    from dataclasses import replace
+
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.audit.core import Auditor
+
+    rgb = _grace_rgb(grace)
+    anon = Anonymizer("scramble", seed=0)
+    _, mask = anon.analyse(rgb)
+    out = anon.hide(rgb, mask, replace(anon.params, radius=64))
+    loose = Auditor(match=0.8)
+    r = loose.audit(rgb, out)
+    face = r["faces"][0]
+    assert face["distance"] < 0.8 and face["matches_original"]  # the plain rule calls it re-identified
+    assert face["reidentified"] is False and face["margin"] < 0 and face["impostor_distance"] < face["distance"]
+    assert r["verdict"] == "private", r["reasons"]
+    assert any("nearer to someone else" in x for x in r["reasons"])
+
+
 # -- the command, as users run it -----------------------------------------------------
 def test_audit_solid_output_is_private_with_no_residual_faces(grace, tmp_path):
     out = tmp_path / "solid.png"
@@ -187,8 +225,12 @@ def test_audit_copy_of_itself_is_at_risk(grace, tmp_path):
     r = run("audit", grace, copy, "--json", js)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "at risk" in r.stdout and "re-identified" in r.stdout
-    face = json.loads(js.read_text())["items"][0]["frames"][0]["faces"][0]
-    assert face["distance"] < 0.01 and face["reidentified"] and face["residual"]
+    doc = json.loads(js.read_text())
+    face = doc["items"][0]["frames"][0]["faces"][0]
+    assert face["distance"] < 0.01 and face["reidentified"] and face["residual"] and face["matches_original"]
+    # Grace Hopper is among the distractors: the copy of her must not count as someone else.
+    assert face["impostor_distance"] > 0.55 and face["margin"] > 0.5
+    assert doc["settings"]["impostors"]["distractors"] >= 100
 
 
 @pytest.mark.parametrize("method", [["--method", "blur", "--strength", "1.5"], ["--method", "scramble", "--radius", "2"]])
@@ -200,7 +242,8 @@ def test_light_hiding_is_caught_as_still_reidentified(astronaut_jpg, tmp_path, m
     r = run("audit", astronaut_jpg, out, "--json", js)
     assert r.returncode == 1, r.stdout + r.stderr
     face = json.loads(js.read_text())["items"][0]["frames"][0]["faces"][0]
-    assert face["reidentified"] and 0.05 < face["distance"] < 0.6
+    assert face["reidentified"] and face["matches_original"] and 0.05 < face["distance"] < 0.6
+    assert face["margin"] > 0 and face["impostor_distance"] > face["distance"]
     assert "still re-identified" in r.stdout
 
 
@@ -215,6 +258,7 @@ def test_json_report_validates_against_the_schema(grace, tmp_path):
     r = run("audit", grace, out, "--json", js, "--gallery", gallery)
     assert r.returncode in (0, 1), r.stderr
     doc = json.loads(js.read_text())
+    assert doc["schema_version"] == 2
     schema = report.schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(doc, schema)

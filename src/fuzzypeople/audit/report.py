@@ -25,7 +25,7 @@ from .. import __version__
 from .metrics import AT_RISK, PRIVATE
 
 SCHEMA_ID = "https://github.com/fuzzypeople/fuzzypeople/audit/report.schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reidentified is the rank-1 test; matches_original, impostor_distance, margin added
 THUMB = 480  # longest side of the thumbnails in the HTML report
 
 
@@ -90,6 +90,7 @@ def summarise(items: list[dict], errors: list[dict]) -> dict:
     faces = [x for f in frames for x in f["faces"]]
     bodies = [x for f in frames for x in f["people"]]
     n_re = sum(bool(x["reidentified"]) for x in faces)
+    n_mo = sum(bool(x.get("matches_original")) for x in faces)
     n_rf = sum(bool(x["residual"]) for x in faces)
     n_rb = sum(bool(x["residual"]) for x in bodies)
     psnrs = [f["change"]["psnr_outside_db"] for f in frames if f["change"]["psnr_outside_db"] is not None]
@@ -103,6 +104,8 @@ def summarise(items: list[dict], errors: list[dict]) -> dict:
         "faces": len(faces),
         "faces_reidentified": n_re,
         "reidentified_share": _share(n_re, len(faces)),
+        "faces_matching_original": n_mo,
+        "matching_original_share": _share(n_mo, len(faces)),
         "faces_residual": n_rf,
         "faces_residual_share": _share(n_rf, len(faces)),
         "people": len(bodies),
@@ -146,7 +149,7 @@ def print_table(doc: dict, console=None) -> None:
 
     console = console or Console()
     t = Table(title="fuzzypeople audit")
-    for col in ("file", "verdict", "faces", "re-id", "min dist", "faces left", "people left", "altered",
+    for col in ("file", "verdict", "faces", "re-id", "d<match", "min dist", "faces left", "people left", "altered",
                 "SSIM in", "SSIM out", "PSNR out"):
         t.add_column(col, justify="left" if col in ("file", "verdict") else "right", no_wrap=col != "file")
     for it in doc["items"]:
@@ -159,7 +162,8 @@ def print_table(doc: dict, console=None) -> None:
         name = Path(it["original"]).name + (f" ({len(frames)} frames)" if it["media"] == "video" else "")
         t.add_row(
             name, f"[{style}]{it['verdict']}[/]", str(len(faces)),
-            str(sum(bool(x["reidentified"]) for x in faces)), _fmt(min(dists) if dists else None),
+            str(sum(bool(x["reidentified"]) for x in faces)), str(sum(bool(x.get("matches_original")) for x in faces)),
+            _fmt(min(dists) if dists else None),
             f"{sum(x['residual'] for x in faces)}/{len(faces)}", f"{sum(x['residual'] for x in bodies)}/{len(bodies)}",
             _fmt(_mean([f["change"]["altered_share"] for f in frames]), pct=True),
             _fmt(_mean([f["change"]["ssim_inside"] for f in frames])),
@@ -177,8 +181,9 @@ def print_table(doc: dict, console=None) -> None:
     console.print(
         f"{s['audited']} audited: [green]{s['private']} private[/], [red]{s['at_risk']} at risk[/]"
         + (f", {s['errors']} could not be audited" if s["errors"] else "")
-        + f". Faces found in originals: {s['faces']}, re-identified: {s['faces_reidentified']}"
-        + f" ({_fmt(s['reidentified_share'], pct=True)}), still detected: {s['faces_residual']};"
+        + f". Faces found in originals: {s['faces']}, re-identified (rank-1): {s['faces_reidentified']}"
+        + f" ({_fmt(s['reidentified_share'], pct=True)}), within {doc['settings']['match_distance']} of the original:"
+        + f" {s['faces_matching_original']}, still detected: {s['faces_residual']};"
         + f" people found: {s['people']}, still detected: {s['people_residual']}.",
         highlight=False,
     )
@@ -220,6 +225,11 @@ def draw(before: np.ndarray, after: np.ndarray, frame: dict) -> tuple[str, str]:
     output what is still found there."""
     b, s = thumbnail(before)
     a, _ = thumbnail(after)
+    return draw_thumbnails(b, a, s, frame)
+
+
+def draw_thumbnails(b: np.ndarray, a: np.ndarray, s: float, frame: dict) -> tuple[str, str]:
+    """:func:`draw` on thumbnails already made (``s``: their scale)."""
     b, a = b.copy(), a.copy()
     for f in frame["faces"]:
         risky = f["residual"] or f["reidentified"]
@@ -263,14 +273,18 @@ def plots(doc: dict) -> list[tuple[str, str]]:
     ax.set_xlabel("face distance, original vs output (dlib ResNet)")
     ax.set_ylabel("faces")
     ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(f"Re-identification: {sum(d < match for d in dists)} of {len(dists)} faces still match")
+    n_re = sum(bool(x["reidentified"]) for f in frames for x in f["faces"])
+    ax.set_title(f"{sum(d < match for d in dists)} of {len(dists)} faces within {match} of the original; "
+                 f"{n_re} re-identified at rank 1", fontsize=9)
     out.append(("Face distances", _plot_uri(fig)))
 
     s = doc["summary"]
     fig, ax = plt.subplots(figsize=(6, 3))
-    labels = ["faces found", "faces re-identified", "faces still detected", "people found", "people still detected"]
-    vals = [s["faces"], s["faces_reidentified"], s["faces_residual"], s["people"], s["people_residual"]]
-    colors = ["#7f7f7f", "#d62728", "#ff7f0e", "#7f7f7f", "#ff7f0e"]
+    labels = ["faces found", "faces within match distance", "faces re-identified (rank-1)", "faces still detected",
+              "people found", "people still detected"]
+    vals = [s["faces"], s["faces_matching_original"], s["faces_reidentified"], s["faces_residual"], s["people"],
+            s["people_residual"]]
+    colors = ["#7f7f7f", "#f4a3a3", "#d62728", "#ff7f0e", "#7f7f7f", "#ff7f0e"]
     ax.barh(labels[::-1], vals[::-1], color=colors[::-1])
     for i, v in enumerate(vals[::-1]):
         ax.text(v, i, f" {v}", va="center", fontsize=8)
@@ -290,6 +304,10 @@ figure{margin:0}figcaption{font-size:12px;color:#555}img{max-width:100%;border:1
 .card{background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:12px;margin:12px 0}
 .chips img{width:72px;height:72px;margin-right:4px}.plots img{max-width:48%}
 """
+
+
+def _yn(v) -> str:
+    return "-" if v is None else ("yes" if v else "no")
 
 
 def _v(verdict: str) -> str:
@@ -317,10 +335,11 @@ def render_html(doc: dict, visuals: dict) -> str:
         f"a detection is still found at IoU &ge; {doc['settings']['iou']}</div>",
         "<div class='card'><table>",
         "<tr><th class='l'>audited</th><th>private</th><th>at risk</th><th>errors</th><th>faces</th>"
-        "<th>re-identified</th><th>faces still detected</th><th>people</th><th>people still detected</th>"
+        "<th>re-identified (rank-1)</th><th>within match distance</th><th>faces still detected</th><th>people</th><th>people still detected</th>"
         "<th>altered (mean)</th><th>SSIM outside (mean)</th></tr>",
         f"<tr><td class='l'>{s['audited']}</td><td>{s['private']}</td><td>{s['at_risk']}</td><td>{s['errors']}</td>"
         f"<td>{s['faces']}</td><td>{s['faces_reidentified']} ({_n(s['reidentified_share'], pct=True)})</td>"
+        f"<td>{s['faces_matching_original']} ({_n(s['matching_original_share'], pct=True)})</td>"
         f"<td>{s['faces_residual']}</td><td>{s['people']}</td><td>{s['people_residual']}</td>"
         f"<td>{_n(s['altered_share_mean'], pct=True)}</td><td>{_n(s['ssim_outside_mean'])}</td></tr></table>",
     ]
@@ -347,16 +366,20 @@ def render_html(doc: dict, visuals: dict) -> str:
                              f"<figure><img alt='anonymised' src='{vis['after']}'><figcaption>anonymised: what is "
                              "still found (red)</figcaption></figure></div>")
             parts.append("<table><tr><th class='l'>who</th><th class='l'>found by</th><th>distance</th>"
-                         "<th class='l'>re-identified</th><th class='l'>still found by</th><th class='l'>gallery</th></tr>")
+                         "<th class='l'>within match</th><th>nearest other face</th><th>margin</th>"
+                         "<th class='l'>re-identified (rank-1)</th><th class='l'>still found by</th><th class='l'>gallery</th></tr>")
             for f in fr["faces"]:
                 g = f.get("gallery")
                 gtxt = "-" if not g else (f"{g['person']} ({g['distance']:.2f})" + (" IDENTIFIED" if g["identified"] else ""))
                 parts.append(f"<tr><td class='l'>face {f['id']}</td><td class='l'>{e(', '.join(f['found_by']))}</td>"
-                             f"<td>{_n(f['distance'])}</td><td class='l'>{'yes' if f['reidentified'] else 'no'}</td>"
+                             f"<td>{_n(f['distance'])}</td><td class='l'>{_yn(f.get('matches_original'))}</td>"
+                             f"<td>{_n(f.get('impostor_distance'))}</td><td>{_n(f.get('margin'))}</td>"
+                             f"<td class='l'>{_yn(f['reidentified'])}</td>"
                              f"<td class='l'>{e(', '.join(f['still_found_by']) or '-')}</td><td class='l'>{e(gtxt)}</td></tr>")
             for p in fr["people"]:
                 parts.append(f"<tr><td class='l'>person {p['id']}</td><td class='l'>{e(', '.join(p['found_by']))}</td>"
-                             f"<td>-</td><td class='l'>-</td><td class='l'>{e(', '.join(p['still_found_by']) or '-')}</td>"
+                             f"<td>-</td><td class='l'>-</td><td>-</td><td>-</td><td class='l'>-</td>"
+                             f"<td class='l'>{e(', '.join(p['still_found_by']) or '-')}</td>"
                              "<td class='l'>-</td></tr>")
             parts.append("</table>")
             parts.append(f"<div class='meta'>altered {_n(c['altered_share'], pct=True)} of pixels (tolerance "
@@ -369,9 +392,11 @@ def render_html(doc: dict, visuals: dict) -> str:
                     parts.append(f"<img alt='face {k + 1} original' src='{cb}'><img alt='face {k + 1} output' src='{ca}'> ")
                 parts.append("</div>")
             parts.append("</div>")
-    parts.append("<div class='meta'>Verdict: <b>at risk</b> if any face found in the original still matches "
-                 "itself in the output (dlib ResNet distance below the threshold, crop aligned on the original's "
-                 "landmarks), is named from the gallery, or if any face or person found in the original is still "
+    parts.append("<div class='meta'>Verdict: <b>at risk</b> if any face found in the original is still "
+                 "re-identified in the output: its crop (aligned on the original's landmarks) is within the match "
+                 "distance of the original (dlib ResNet) <i>and</i> nearer to it than to every other person's face "
+                 "(the other faces of this run's originals and fixed distractor faces; the rank-1 test; margin = "
+                 "nearest other face minus own distance), is named from the gallery, or if any face or person found in the original is still "
                  "found there by the same detector. The audit's detectors miss people too: <b>private</b> means "
                  "they found nothing left, not that nothing is.</div>")
     parts.append("</body></html>")
