@@ -95,7 +95,9 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=16, help="frames audited per video")
     ap.add_argument("--no-video", action="store_true")
     ap.add_argument("--limit", type=int, default=0, help="only the first N photos (quick runs)")
+    ap.add_argument("--anon-args", default="", help="extra anonymiser options, e.g. \"--radius 32\" (default: none)")
     args = ap.parse_args()
+    extra = shlex.split(args.anon_args)
 
     images = DATA / "coco-people" / "images"
     if not images.is_dir():
@@ -117,7 +119,7 @@ def main() -> int:
             if not dst.exists():
                 dst.symlink_to(f)
     anon = out / "images"
-    r = sh([src, "-o", anon], log)
+    r = sh([src, "-o", anon, *extra], log)
     if r.returncode not in (0, 1):
         print(f"anonymising the photos failed: {r.stderr.strip()}")
         return 1
@@ -134,7 +136,7 @@ def main() -> int:
         vout.mkdir(exist_ok=True)
         ok = True
         for v in vids:
-            r = sh([v, "-o", vout / f"{v.stem}_anonymized.mp4"], log)
+            r = sh([v, "-o", vout / f"{v.stem}_anonymized.mp4", *extra], log)
             if r.returncode != 0:
                 ok = False
                 msg = (r.stderr.strip().splitlines() or ["no message"])[-1]
