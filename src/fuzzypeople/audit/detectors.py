@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..choices import parse_choices
 from ..errors import FuzzyError
 from ..people import BODY, FACE, People
 
@@ -324,12 +325,7 @@ def parse(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     >>> parse("mtcnn, dlib-hog")
     ('mtcnn', 'dlib-hog')
     """
-    items = value.split(",") if isinstance(value, str) else list(value)
-    items = tuple(dict.fromkeys(t.strip().lower() for t in items if t.strip()))
-    bad = [t for t in items if t not in LOADERS]
-    if bad or not items:
-        raise ValueError(f"audit detectors must be among {', '.join(ALL)}; got {value!r}")
-    return items
+    return parse_choices(value, LOADERS, f"audit detectors must be among {', '.join(ALL)}")
 
 
 class Detectors:

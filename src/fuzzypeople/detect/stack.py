@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..choices import parse_choices
 from ..people import People
 from . import load
 
@@ -22,12 +23,7 @@ def parse_targets(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     >>> parse_targets("faces")
     ('faces',)
     """
-    items = value.split(",") if isinstance(value, str) else list(value)
-    items = tuple(dict.fromkeys(t.strip().lower() for t in items if t.strip()))
-    bad = [t for t in items if t not in TARGETS]
-    if bad or not items:
-        raise ValueError(f"targets must be one or both of {', '.join(TARGETS)}; got {value!r}")
-    return items
+    return parse_choices(value, TARGETS, f"targets must be one or both of {', '.join(TARGETS)}")
 
 
 class Stack:
