@@ -109,3 +109,24 @@ def test_feather_softens_only_outside_the_mask(astronaut, mask):
 def test_unknown_method_is_a_clear_error(astronaut, mask):
     with pytest.raises(ValueError, match="unknown method 'smudge'"):
         obfuscate(astronaut, mask, "smudge")
+
+
+@pytest.mark.parametrize("height,expected", [(100, 16), (400, 32), (800, 64)])
+def test_auto_radius_grows_with_the_people(height, expected):
+    """Default scramble: close-ups get more static than distant figures."""
+    y, x = np.mgrid[:1000, :400]
+    img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)  # each pixel knows where it is
+    mask = np.zeros((1000, 400), bool)
+    mask[100 : 100 + height, 100:300] = True
+    out = obfuscate(img, mask, "scramble", Params(seed=0))  # radius None = auto
+    dy = out[..., 1].astype(int) - img[..., 1]
+    dx = out[..., 0].astype(int) - img[..., 0]
+    assert max(np.abs(dx[mask]).max(), np.abs(dy[mask]).max()) == expected
+
+
+def test_explicit_radius_is_exact_even_for_big_people():
+    y, x = np.mgrid[:1000, :400]
+    img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)
+    mask = np.ones((1000, 400), bool)
+    out = obfuscate(img, mask, "scramble", Params(radius=4, seed=0))
+    assert np.abs(out[..., 1].astype(int) - img[..., 1]).max() == 4

@@ -46,7 +46,9 @@ class Anonymizer:
         method: how to hide (``scramble``, ``pixelate``, ``blur``, ``solid``,
             ``silhouette``, ``none``).
         radius, shape, block, strength, color, seed: the methods' settings
-            (see :class:`fuzzypeople.obfuscate.Params`).
+            (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None``
+            scales the scramble with the people's size (see
+            :func:`fuzzypeople.obfuscate.scramble.auto_radius`).
         targets: ``"bodies,faces"`` (default), ``"bodies"`` or ``"faces"``.
         threshold: detector confidence threshold (None = each detector's own).
         dilate: grow the mask by this many pixels (recall first).
@@ -57,7 +59,7 @@ class Anonymizer:
     def __init__(
         self,
         method: str = "scramble",
-        radius: int = 16,
+        radius: int | None = None,
         *,
         targets=TARGETS,
         threshold: float | None = None,
@@ -75,7 +77,7 @@ class Anonymizer:
         body_options: dict | None = None,
     ):
         get(method)  # fail early on an unknown method
-        if radius < 0 or block < 1 or strength < 0 or dilate < 0 or feather < 0:
+        if (radius is not None and radius < 0) or block < 1 or strength < 0 or dilate < 0 or feather < 0:
             raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
         if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
             raise ValueError(f"color must be three values 0-255, got {color!r}")
@@ -185,7 +187,7 @@ def grow_boxes(people: People, shape: tuple[int, int], grow: dict[str, float] = 
     return replace(people, boxes=np.clip(boxes, 0, [w, h, w, h]))
 
 
-def anonymize(image: np.ndarray, method: str = "scramble", radius: int = 16, **options) -> np.ndarray:
+def anonymize(image: np.ndarray, method: str = "scramble", radius: int | None = None, **options) -> np.ndarray:
     """Hide every person in an HxWx3 uint8 RGB image, in one call.
 
     Loads the models on each call; use :class:`Anonymizer` for many images.

@@ -71,7 +71,7 @@ def main():
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, or none (detect only).")
-@click.option("-r", "--radius", type=click.IntRange(0), default=16, show_default=True, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static.")
+@click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, 6% of the tallest person's height (at least 16), so close-ups get more static than distant figures.")
 @click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")
 @click.option("--seed", type=int, default=None, help="scramble: seed for reproducible output.")
 @click.option("--block", type=click.IntRange(1), default=16, show_default=True, help="pixelate: block size in pixels.")

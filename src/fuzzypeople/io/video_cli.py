@@ -53,7 +53,7 @@ def open_source(source: str, fmt: str | None = None, options: dict | None = None
 @click.option("--size", default=None, metavar="WxH", help="Ask the camera for this size, e.g. 1280x720.")
 @click.option("--fps", type=click.FloatRange(0, min_open=True), default=None, help="Ask the camera for this frame rate.")
 @click.option("-m", "--method", type=click.Choice(["scramble", "pixelate", "blur", "solid", "silhouette", "none"]), default="scramble", show_default=True, help="How to hide people.")
-@click.option("-r", "--radius", type=click.IntRange(0), default=16, show_default=True, help="scramble: neighbourhood radius in pixels.")
+@click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: neighbourhood radius in pixels (default: auto, scaled to the people).")
 @click.option("-t", "--targets", default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--fail-safe", is_flag=True, help="Hide the whole frame when it cannot be analysed or a person just seen vanishes.")
 @click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Run the detector on every N-th frame (default: 4).")

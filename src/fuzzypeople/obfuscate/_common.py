@@ -12,7 +12,7 @@ import numpy as np
 class Params:
     """Settings shared by all methods; each method reads the ones it needs."""
 
-    radius: int = 16  # scramble: neighbourhood radius in pixels
+    radius: int | None = None  # scramble: neighbourhood radius in pixels; None = auto (scales with people)
     shape: str = "square"  # scramble: "square" or "disc" neighbourhood
     block: int = 16  # pixelate: block size in pixels
     strength: float = 25.0  # blur: Gaussian sigma in pixels
