@@ -62,10 +62,12 @@ def obfuscate(
     """
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask {mask.shape} does not match image {image.shape[:2]}")
-    out = image.copy()
     if not mask.any():
-        return out
+        return image.copy()
     hidden = np.ascontiguousarray(get(method).apply(image, mask, params))
+    if alpha is None and mask.all():  # everything hidden: the method's output is the answer
+        return hidden.copy() if np.shares_memory(hidden, image) else hidden
+    out = image.copy()
     if alpha is None:
         # cv2.copyTo is ~100x faster than np.copyto(where=...) on a full-HD frame.
         cv2.copyTo(hidden, mask.view(np.uint8), out)
