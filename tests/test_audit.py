@@ -4,7 +4,6 @@ real commands on real photos (astronaut, Grace Hopper)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess

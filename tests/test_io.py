@@ -1,7 +1,6 @@
 """Photo formats, metadata stripping, orientation, atomic writes."""
 
 import hashlib
-import io
 
 import numpy as np
 import pytest

@@ -20,7 +20,7 @@ from . import masks as masks_
 from .detect.stack import TARGETS, Stack
 from .errors import FuzzyError
 from .obfuscate import Params, get, obfuscate
-from .people import FACE, People
+from .people import People
 
 DEFAULT_DILATE = 8  # pixels; chosen on coco-people, see benchmarks/detection.py
 # Boxes grow by this share of their size on each side (chosen on coco-people).
@@ -156,15 +156,12 @@ class Anonymizer:
         except Exception as exc:
             raise FuzzyError(src, f"analysis failed ({type(exc).__name__}: {exc}); nothing written") from None
         if write:
-            hidden = self.hide(img.pixels, mask, self._params_for(src))
+            hidden = self.hide(img.pixels, mask)
             write_image(dst, encode_image(img, hidden, keep_metadata, keep_gps, format_for(dst, img.format)))
         if save_mask is not None:
             masks_.save_mask(mask, save_mask)
         return Result(src, dst if write else None, len(people), float(mask.mean()),
                       time.perf_counter() - t0, Path(save_mask) if save_mask else None)
-
-    def _params_for(self, src: Path) -> Params:
-        return self.params
 
 
 def grow_boxes(people: People, shape: tuple[int, int], grow: dict[str, float] = GROW) -> People:

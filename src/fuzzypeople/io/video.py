@@ -35,7 +35,6 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 

@@ -40,9 +40,12 @@ def dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.view(np.uint8), kernel).astype(bool)
 
 
+_grow = dilate  # build_mask's argument is also called "dilate"
+
+
 def build_mask(people: People, shape: tuple[int, int], dilate: int = 0) -> np.ndarray:
     """The pixels to hide: union of all people, grown by ``dilate`` pixels."""
-    return globals()["dilate"](union(people, shape), dilate)
+    return _grow(union(people, shape), dilate)
 
 
 def feather(mask: np.ndarray, pixels: int) -> np.ndarray:

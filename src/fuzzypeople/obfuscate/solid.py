@@ -7,6 +7,6 @@ HELP = "fill people with one colour (--color R,G,B, default black)"
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    from ._common import fill_value, filled_like
+    from ._common import filled_like
 
     return filled_like(image, params.color)
