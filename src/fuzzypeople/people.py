@@ -135,3 +135,20 @@ def _clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     out[:, 2] = np.clip(np.ceil(boxes[:, 2]), 0, w)
     out[:, 3] = np.clip(np.ceil(boxes[:, 3]), 0, h)
     return out
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4).
+
+    >>> box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]])).round(3).tolist()
+    [[1.0, 0.333, 0.0]]
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

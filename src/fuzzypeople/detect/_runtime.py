@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .. import models
+from ..people import box_iou
 
 
 def threads() -> int:
@@ -78,18 +79,6 @@ def fit_size(w: int, h: int, max_side: int, multiple: int = 1) -> tuple[int, int
     nw = max(multiple, int(np.ceil(w * s / multiple) * multiple))
     nh = max(multiple, int(np.ceil(h * s / multiple) * multiple))
     return nw, nh
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of xyxy boxes, shape ``(len(a), len(b))``."""
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def tile_starts(length: int, tile: int, overlap: float) -> list[int]:

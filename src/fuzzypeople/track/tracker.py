@@ -30,26 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..people import People
+from ..people import People, box_iou
 
 MATCH_IOU = 0.2
 GROW_PER_FRAME = 0.02  # uncertainty: box grows by this share of its size per frame unseen
 MOTION_GROW = 0.5  # and by this share of the distance it moved since its last sighting
 MAX_GROW = 1.0  # never more than this share of its size per side
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in ``a`` (N, 4) with every box in ``b`` (M, 4)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda z: (z[:, 2] - z[:, 0]) * (z[:, 3] - z[:, 1])  # noqa: E731
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
 
 
 def coverage(box: np.ndarray, others: np.ndarray) -> float:
@@ -141,7 +127,7 @@ class Tracker:
             cands = [tr for tr in self.tracks if tr.kind == kind and tr.last < t]
             if cands:
                 pred = np.stack([tr.box_at(t) for tr in cands])
-                iou = iou_matrix(pred, people.boxes[idx])
+                iou = box_iou(pred, people.boxes[idx])
                 while iou.size and iou.max() >= MATCH_IOU:
                     ti, di = np.unravel_index(int(iou.argmax()), iou.shape)
                     ids[idx[di]] = cands[ti].id
