@@ -42,8 +42,8 @@ def test_grace_hopper_found(stack, grace):
 
 def test_outline_keeps_the_scene_around_a_person(grace):
     rgb = read_image(grace).rgb
-    boxes = (Anonymizer("solid", color=(255, 0, 255)).anonymize(rgb) == [255, 0, 255]).all(axis=2)
-    outline = (Anonymizer("solid", color=(255, 0, 255), outline=True).anonymize(rgb) == [255, 0, 255]).all(axis=2)
+    boxes = (Anonymizer("solid", color=(255, 0, 255), boxes=True).anonymize(rgb) == [255, 0, 255]).all(axis=2)
+    outline = (Anonymizer("solid", color=(255, 0, 255)).anonymize(rgb) == [255, 0, 255]).all(axis=2)
     assert outline[150:300, 200:330].mean() > 0.99 and outline[450:, 100:400].mean() > 0.99
     assert outline.mean() < boxes.mean() - 0.1  # a good part of the flag is kept
     assert not outline[:60, :60].any()  # top-left corner of the flag

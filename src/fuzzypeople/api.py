@@ -54,6 +54,10 @@ class Anonymizer:
         dilate: grow the mask by this many pixels (recall first).
         feather: soften the edge over this many pixels *outside* the mask.
         fail_safe: if analysis fails, hide the whole frame instead of raising.
+        boxes: hide whole body boxes instead of tracing each body's outline.
+        face_rule: hide a body region below every face found without a body.
+        body_detector: a body detector name or a tuple of names (default
+            NanoDet + MoveNet); face_detector likewise (default CenterFace).
     """
 
     def __init__(
@@ -73,7 +77,8 @@ class Anonymizer:
         fail_safe: bool = False,
         body_detector: str | None = None,
         face_detector: str | None = None,
-        outline: bool = False,
+        boxes: bool = False,
+        face_rule: bool = True,
         body_options: dict | None = None,
     ):
         get(method)  # fail early on an unknown method
@@ -93,7 +98,8 @@ class Anonymizer:
             kw["body"] = body_detector
         if face_detector:
             kw["face"] = face_detector
-        self.detector = Stack(targets, threshold, outline=outline, body_options=body_options, **kw)
+        self.detector = Stack(targets, threshold, outline=not boxes, face_rule=face_rule,
+                              body_options=body_options, **kw)
 
     # -- the pipeline, one stage at a time -------------------------------------
     def detect(self, rgb: np.ndarray) -> People:

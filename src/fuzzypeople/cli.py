@@ -81,7 +81,7 @@ def main():
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector confidence threshold (lower = hide more). Default: each detector's tuned value.")
 @click.option("--dilate", type=click.IntRange(0), default=None, help="Grow the mask by this many pixels. Default: 8 (measured on COCO people).")
 @click.option("--tile-scale", type=click.FloatRange(0), default=None, metavar="SCALE", help="Small people: also look in overlapping tiles of the image enlarged this much (0 = whole image only, faster). Default: 1.5 for photos, 1.0 for video.")
-@click.option("--outline", is_flag=True, help="Trace body outlines inside person boxes to keep more of the scene (slightly lower recall: see README).")
+@click.option("--boxes", is_flag=True, help="Hide whole body boxes instead of each body's traced outline (more scene lost, for those who want boxes).")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
 @click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
@@ -96,7 +96,7 @@ def main():
 @click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 4; 1 = every frame).")
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, outline, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -109,7 +109,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     from .io.paths import expand_inputs, plan_output
 
     settings = dict(targets=targets, threshold=threshold, dilate=DEFAULT_DILATE if dilate is None else dilate,
-                    feather=feather, outline=outline, shape=shape, block=block, strength=strength, color=color,
+                    feather=feather, boxes=boxes, shape=shape, block=block, strength=strength, color=color,
                     seed=seed, fail_safe=fail_safe)
     anonymizers: dict[str, Anonymizer] = {}
 

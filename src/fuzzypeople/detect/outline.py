@@ -1,12 +1,30 @@
-"""Trace body outlines inside person boxes, so the scene around people is kept.
+"""Trace each person's outline inside their body box, so the scene around them is kept.
 
 A box around a standing person is mostly background; filling it destroys the
-street the seed idea wants to keep. For each large enough body box, the
-MediaPipe selfie segmenter is run on the box crop and the person mask is its
-confident pixels, grown by a share of the box height. Recall first: where the
-segmenter sees too little of a person in their box, the whole box is kept.
-Small people keep their boxes (segmentation is unreliable there and a small
-box costs little scene).
+street the seed idea wants to keep. For each body box tall enough, an
+**undistorted square crop** centred on the box (``CROP`` times its longer
+side, zero-padded at the image border) goes through two independent
+segmenters, both MediaPipe models run by LiteRT (no TensorFlow):
+
+* the selfie segmenter (a person-vs-background mask for the whole crop), and
+* BlazePose's full landmark model, whose third output is a person mask.
+
+A pixel belongs to the person when either says so with probability
+``THRESHOLD`` or more (recall first). The mask stays inside the crop.
+
+Fail closed: where the segmenters are unsure, the whole box is kept. That is
+when the mask covers less than ``MIN_FILL`` of the box, or its pixels' mean
+probability is under ``MIN_CONFIDENCE``. Boxes shorter than ``MIN_HEIGHT``
+also stay boxes (segmentation is unreliable there, and a small box costs
+little scene).
+
+>>> import numpy as np
+>>> from fuzzypeople.people import People
+>>> outliner = Outliner()
+>>> p = People([[10, 10, 90, 150]], [0.9], ["body"])
+>>> m = outliner(np.zeros((160, 100, 3), np.uint8), p).masks   # nobody to trace: the box stays
+>>> int(m.sum()) == 80 * 140
+True
 """
 
 from __future__ import annotations
@@ -17,45 +35,87 @@ import cv2
 import numpy as np
 
 from ..people import BODY, People, _clip_boxes
+from ._runtime import tflite_interpreter
 
-MIN_HEIGHT = 64  # px: smaller boxes stay boxes
-THRESHOLD = 0.1  # segmenter probability counted as person
-GROW = 0.08  # mask grown by this share of the box height
-MIN_FILL = 0.2  # below this share of the box, distrust the segmenter: keep the box
-MARGIN = 0.1  # crop margin around the box, as a share of its size
+MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
+CROP = 1.25  # square crop side, as a multiple of the box's longer side
+SIZE = 256  # both segmenters take 256x256 RGB in [0, 1]
+THRESHOLD = 0.3  # probability counted as person
+MIN_FILL = 0.25  # mask covers less of its box than this: distrust it, keep the box
+MIN_CONFIDENCE = 0.7  # mean probability over the mask below this: keep the box
+
+
+class _TFLite:
+    """One 256x256 RGB [0, 1] LiteRT segmenter whose output ``index`` is the mask."""
+
+    def __init__(self, name: str, output: int, logits: bool):
+        self.it = tflite_interpreter(name)
+        self.inp = self.it.get_input_details()[0]["index"]
+        self.out = self.it.get_output_details()[output]["index"]
+        self.logits = logits
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        self.it.set_tensor(self.inp, x[None])
+        self.it.invoke()
+        y = self.it.get_tensor(self.out)[0, :, :, 0]
+        return 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if self.logits else y
+
+
+def square_crop(box, side_scale: float = CROP) -> tuple[int, int, int]:
+    """``(x0, y0, side)``: a square centred on ``box``, ``side_scale`` times its longer side.
+
+    >>> square_crop([10, 20, 30, 60])
+    (-5, 15, 50)
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(1, int(round(max(x2 - x1, y2 - y1) * side_scale)))
+    return int(round((x1 + x2 - side) / 2)), int(round((y1 + y2 - side) / 2)), side
 
 
 class Outliner:
-    def __init__(self):
-        from .selfie import SelfieSegmenter
+    """Give body boxes instance masks traced by segmentation; faces and unsure bodies keep boxes."""
 
-        self.seg = SelfieSegmenter()
+    def __init__(self, threshold: float = THRESHOLD):
+        self.threshold = threshold
+        self.segmenters = [
+            _TFLite("selfie_segmentation.tflite", output=0, logits=False),
+            _TFLite("pose_landmark_full.tflite", output=2, logits=True),
+        ]
+
+    def probability(self, crop: np.ndarray) -> np.ndarray:
+        """Person probability (SIZE x SIZE float32) of a square RGB crop: max over the segmenters."""
+        x = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        return np.maximum.reduce([seg(x) for seg in self.segmenters])
+
+    def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:
+        """The person's mask (HxW bool) for one body box, or None to keep the box."""
+        h, w = rgb.shape[:2]
+        x0, y0, side = square_crop(box)
+        crop = np.zeros((side, side, 3), np.uint8)
+        ix1, iy1, ix2, iy2 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
+        crop[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0] = rgb[iy1:iy2, ix1:ix2]
+        prob = cv2.resize(self.probability(crop), (side, side), interpolation=cv2.INTER_LINEAR)
+        prob = prob[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0]
+        person = prob >= self.threshold
+        bx1, by1, bx2, by2 = _clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
+        inside = person[by1 - iy1 : by2 - iy1, bx1 - ix1 : bx2 - ix1]
+        if inside.size == 0 or inside.mean() < MIN_FILL or prob[person].mean() < MIN_CONFIDENCE:
+            return None
+        mask = np.zeros((h, w), bool)
+        mask[iy1:iy2, ix1:ix2] = person
+        return mask
 
     def __call__(self, rgb: np.ndarray, people: People) -> People:
         """``people`` with instance masks: outlines for large bodies, boxes elsewhere."""
-        shape = rgb.shape[:2]
-        people = people.with_masks(shape)
+        people = people.with_masks(rgb.shape[:2])
         if len(people) == 0:
             return people
         masks = people.masks.copy()
-        h, w = shape
         for i in np.flatnonzero(people.kinds == BODY):
             x1, y1, x2, y2 = people.boxes[i]
-            bh, bw = y2 - y1, x2 - x1
-            if bh < MIN_HEIGHT:
+            if y2 - y1 < MIN_HEIGHT:
                 continue
-            grown = np.array([[x1 - bw * MARGIN, y1 - bh * MARGIN, x2 + bw * MARGIN, y2 + bh * MARGIN]])
-            cx1, cy1, cx2, cy2 = _clip_boxes(grown, shape)[0]
-            prob = self.seg.probability(rgb[cy1:cy2, cx1:cx2])
-            person = prob >= THRESHOLD
-            bx1, by1, bx2, by2 = _clip_boxes(people.boxes[i : i + 1], shape)[0]
-            inside = person[by1 - cy1 : by2 - cy1, bx1 - cx1 : bx2 - cx1]
-            if inside.size == 0 or inside.mean() < MIN_FILL:
-                continue  # the segmenter does not see this person: keep the box
-            r = max(1, int(round(bh * GROW)))
-            kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-            person = cv2.dilate(person.view(np.uint8), kernel).astype(bool)
-            m = np.zeros((h, w), bool)
-            m[cy1:cy2, cx1:cx2] = person
-            masks[i] = m
+            traced = self.trace(rgb, people.boxes[i])
+            if traced is not None:
+                masks[i] = traced
         return replace(people, masks=masks)

@@ -1,7 +1,18 @@
 """The default recall-first detector stack: bodies and faces, combined.
 
-Bodies and faces come from independent detectors, so a person whose body is
-missed can still have their face hidden and vice versa.
+No single model is trusted to find everyone:
+
+* two independent body detectors run on every image (by default NanoDet-m,
+  tiled for small people, and MoveNet MultiPose); what either finds counts,
+  and boxes both found are merged into one person;
+* a face detector runs beside them, so a person whose body is missed still
+  has their face hidden, and
+* **a face implies a body**: a face with no body box around it gets a body
+  region below it in human proportions (:func:`bodies_below_faces`), so a
+  missed body is never left with only its face hidden;
+* with ``outline`` (the default in the API), each body box is traced by
+  segmentation (:mod:`fuzzypeople.detect.outline`), falling back to the box
+  where the segmenters are unsure.
 """
 
 from __future__ import annotations
@@ -9,12 +20,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..choices import parse_choices
-from ..people import People
+from ..people import BODY, People, box_iou
 from . import load
 
 TARGETS = ("bodies", "faces")
-DEFAULT_BODY = "nanodet"
+DEFAULT_BODY = ("nanodet",)
 DEFAULT_FACE = "centerface"
+FACE_RULE = "face-rule"  # the source name of bodies inferred from faces
+MERGE_IOU = 0.6  # body boxes from different detectors overlapping this much are one person
+
+# A body below a face, in face-box units (the face box is about one head):
+# 3 faces wide, from just above the face to 7.5 faces below its top.
+BODY_WIDTH = 3.0
+BODY_ABOVE = 0.2
+BODY_HEIGHT = 7.5
 
 
 def parse_targets(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -26,37 +45,112 @@ def parse_targets(value: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return parse_choices(value, TARGETS, f"targets must be one or both of {', '.join(TARGETS)}")
 
 
+def merge_overlapping(bodies: People, iou: float = MERGE_IOU) -> People:
+    """Join boxes that overlap by more than ``iou`` into their enclosing box (max score).
+
+    Two detectors finding the same person give one person, drawn as the union
+    of both boxes (recall first: neither box's margin is lost).
+
+    >>> b = People([[0, 0, 10, 20], [1, 0, 11, 21], [50, 50, 60, 60]], [0.5, 0.8, 0.9], ["body"] * 3)
+    >>> m = merge_overlapping(b)
+    >>> m.boxes.tolist(), [round(float(s), 1) for s in m.scores]
+    ([[50.0, 50.0, 60.0, 60.0], [0.0, 0.0, 11.0, 21.0]], [0.9, 0.8])
+    """
+    if len(bodies) < 2:
+        return bodies
+    order = np.argsort(-bodies.scores, kind="stable")
+    boxes, scores, source = bodies.boxes[order], bodies.scores[order], bodies.source[order]
+    overlap = box_iou(boxes, boxes) > iou
+    group = np.full(len(boxes), -1)
+    for i in range(len(boxes)):  # per box, not per pixel: a handful of people
+        if group[i] < 0:
+            group[(group < 0) & overlap[i]] = i
+    leaders = np.unique(group)
+    merged = np.array([[boxes[group == g, 0].min(), boxes[group == g, 1].min(),
+                        boxes[group == g, 2].max(), boxes[group == g, 3].max()] for g in leaders])
+    return People(merged, scores[leaders], np.full(len(leaders), BODY), source=source[leaders])
+
+
+def bodies_below_faces(faces: People, bodies: People, shape: tuple[int, int]) -> People:
+    """A body region for every face whose centre lies in no body box.
+
+    The region is ``BODY_WIDTH`` faces wide, centred on the face, from
+    ``BODY_ABOVE`` faces above its top to ``BODY_HEIGHT`` faces below it,
+    clipped to the image: human proportions, so a body the detectors missed is
+    still hidden with its face.
+
+    >>> faces = People([[40, 10, 60, 30]], [0.9], ["face"])
+    >>> bodies_below_faces(faces, People.empty(), (100, 200)).boxes.tolist()
+    [[20.0, 6.0, 80.0, 100.0]]
+    >>> body = People([[20, 0, 80, 100]], [0.9], ["body"])
+    >>> len(bodies_below_faces(faces, body, (100, 200)))   # the face has a body
+    0
+    """
+    if len(faces) == 0:
+        return People.empty()
+    cx = (faces.boxes[:, 0] + faces.boxes[:, 2]) / 2
+    cy = (faces.boxes[:, 1] + faces.boxes[:, 3]) / 2
+    b = bodies.boxes
+    inside = ((cx[:, None] >= b[None, :, 0]) & (cx[:, None] <= b[None, :, 2])
+              & (cy[:, None] >= b[None, :, 1]) & (cy[:, None] <= b[None, :, 3])).any(axis=1)
+    lone = faces[~inside]
+    if len(lone) == 0:
+        return People.empty()
+    x1, y1, x2, y2 = lone.boxes.T
+    fw, fh = x2 - x1, y2 - y1
+    mid = (x1 + x2) / 2
+    h, w = shape
+    boxes = np.column_stack([mid - fw * BODY_WIDTH / 2, y1 - fh * BODY_ABOVE,
+                             mid + fw * BODY_WIDTH / 2, y1 + fh * BODY_HEIGHT])
+    boxes = np.clip(boxes, 0, [w, h, w, h])
+    return People(boxes, lone.scores, np.full(len(lone), BODY), source=np.full(len(lone), FACE_RULE))
+
+
 class Stack:
-    """Run the body and/or face detectors and join what they find."""
+    """Run the body and/or face detectors and join what they find.
+
+    Args:
+        targets: ``("bodies", "faces")`` or one of them.
+        threshold: one confidence threshold for every detector (None = each one's own).
+        body: a body detector name, or several (their finds are joined).
+        face: the face detector name.
+        outline: trace body outlines by segmentation instead of keeping boxes.
+        body_options: options for the body detectors (e.g. ``{"upscale": 1.0}``).
+        face_rule: add a body below every face that has none (needs both targets).
+    """
 
     def __init__(
         self,
         targets=TARGETS,
         threshold: float | None = None,
-        body: str = DEFAULT_BODY,
+        body: str | tuple[str, ...] = DEFAULT_BODY,
         face: str = DEFAULT_FACE,
         outline: bool = False,
         body_options: dict | None = None,
+        face_rule: bool = True,
     ):
         self.targets = parse_targets(targets)
+        names = (body,) if isinstance(body, str) else tuple(body)
+        self.bodies = [load(n, threshold=threshold, **(body_options or {})) for n in names] if "bodies" in self.targets else []
+        self.face = load(face, threshold=threshold) if "faces" in self.targets else None
+        self.face_rule = face_rule and self.bodies and self.face is not None
         self.outliner = None
-        if outline and "bodies" in self.targets:
+        if outline and self.bodies:
             from .outline import Outliner
 
             self.outliner = Outliner()
-        self.detectors = []
-        if "bodies" in self.targets:
-            self.detectors.append(load(body, threshold=threshold, **(body_options or {})))
-        if "faces" in self.targets:
-            self.detectors.append(load(face, threshold=threshold))
 
     def __call__(self, rgb: np.ndarray) -> People:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"detectors take HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")
-        found = [d(rgb) for d in self.detectors]
-        if self.outliner is not None:
-            found = [self.outliner(rgb, p) for p in found]
         shape = rgb.shape[:2]
-        if any(p.masks is not None for p in found):
-            found = [p.with_masks(shape) for p in found]
-        return People.concat(found)
+        bodies = People.concat([d(rgb) for d in self.bodies])
+        if len(self.bodies) > 1:
+            bodies = merge_overlapping(bodies)
+        faces = self.face(rgb) if self.face is not None else People.empty()
+        if self.face_rule:
+            bodies = People.concat([bodies, bodies_below_faces(faces, bodies, shape)])
+        found = People.concat([bodies, faces])
+        if self.outliner is not None:
+            found = self.outliner(rgb, found)
+        return found
