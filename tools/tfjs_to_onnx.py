@@ -10,7 +10,7 @@ and onnxruntime's transpose optimizer cancels the redundant pairs between
 consecutive layers, so the layout bookkeeping stays trivial and exact.
 
 Usage:
-    python tools/tfjs_to_onnx.py model.json out.onnx [output_name ...]
+    python tools/tfjs_to_onnx.py [--fp16-weights] model.json out.onnx [output_name ...]
     # or
     from tfjs_to_onnx import convert
     convert("centernet.json", "centernet.onnx", outputs=["tower_0/detections"])
@@ -88,6 +88,11 @@ def _attr(node: dict, key: str, default=None):
     if "type" in a:
         return a["type"]
     return a
+
+
+def _pad_attrs(pads):
+    """Explicit ONNX pads, or SAME_UPPER when they depend on a run-time size."""
+    return {"pads": pads} if pads is not None else {"auto_pad": "SAME_UPPER"}
 
 
 def _tensor_name(tf_input: str) -> str:
@@ -180,7 +185,7 @@ class Converter:
         if padding == "SAME":
             in_hw = self.shape(x)[1:3]
             if min(in_hw) <= 0:
-                raise ValueError(f"{node['name']}: SAME padding needs a static spatial size")
+                return None  # size known only at run time: ONNX SAME_UPPER == TF SAME (extra pad at end)
             return self.same_pads(in_hw, kernel_hw, strides, dilations)
         if padding == "EXPLICIT":
             p = _attr(node, "explicit_paddings")  # NHWC pairs
@@ -219,7 +224,8 @@ class Converter:
     def op_Placeholder(self, node, inputs, out):
         dims = [int(d.get("size", -1)) for d in _attr(node, "shape")["shape"].get("dim", [])]
         dtype = TF_DTYPES[_attr(node, "dtype")]
-        self.inputs.append(helper.make_tensor_value_info(out, dtype, [d if d > 0 else "N" for d in dims]))
+        names = "NHWC" if len(dims) == 4 else [f"d{i}" for i in range(len(dims))]  # unknown sizes stay symbolic
+        self.inputs.append(helper.make_tensor_value_info(out, dtype, [d if d > 0 else names[i] for i, d in enumerate(dims)]))
 
     def op_Const(self, node, inputs, out):
         if out in self.weights:
@@ -272,7 +278,7 @@ class Converter:
                 raise NotImplementedError(f"fused op {f}")
         pads = self.pads_for(node, x, (kh, kw), strides, dilations)
         y = self.add("Conv", [self.to_nchw(x), self.const(w, out + "/W"), self.const(bias, out + "/B")],
-                     kernel_shape=[kh, kw], strides=strides, dilations=dilations, pads=pads, group=group)
+                     kernel_shape=[kh, kw], strides=strides, dilations=dilations, group=group, **_pad_attrs(pads))
         if activation == "Relu6":
             y = self.add("Clip", [y, self.const(np.float32(0)), self.const(np.float32(6))])
         elif activation == "LeakyRelu":
@@ -300,7 +306,7 @@ class Converter:
         strides = _attr(node, "strides")[1:3]
         pads = self.pads_for(node, inputs[0], ksize, strides, [1, 1])
         extra = {"count_include_pad": 0} if onnx_op == "AveragePool" else {}
-        y = self.add(onnx_op, [self.to_nchw(inputs[0])], kernel_shape=ksize, strides=strides, pads=pads, **extra)
+        y = self.add(onnx_op, [self.to_nchw(inputs[0])], kernel_shape=ksize, strides=strides, **_pad_attrs(pads), **extra)
         self.to_nhwc(y, out)
 
     def op_MaxPool(self, node, inputs, out):
@@ -310,8 +316,10 @@ class Converter:
         self._pool(node, inputs, out, "AveragePool")
 
     def _resize(self, node, inputs, out, mode):
-        n, _, _, c = self.shape(inputs[0])
-        h, w = (int(v) for v in self.const_value(inputs[1]))
+        dynamic = inputs[1] not in self.consts
+        if not dynamic:
+            n, _, _, c = self.shape(inputs[0])
+            h, w = (int(v) for v in self.const_value(inputs[1]))
         if _attr(node, "align_corners", False):
             ctm, nearest = "align_corners", "round_prefer_ceil"
         elif _attr(node, "half_pixel_centers", False):
@@ -322,7 +330,13 @@ class Converter:
         attrs = {"mode": mode, "coordinate_transformation_mode": ctm}
         if mode == "nearest":
             attrs["nearest_mode"] = nearest
-        y = self.add("Resize", [self.to_nchw(inputs[0]), "", "", self.i64([n, c, h, w])], **attrs)
+        if dynamic:  # output size computed in the graph (e.g. 2 x the input's): N, C from the input
+            x = self.to_nchw(inputs[0])
+            nc = self.add("Slice", [self.add("Shape", [x]), self.i64([0]), self.i64([2])])
+            sizes = self.add("Concat", [nc, self.add("Cast", [inputs[1]], to=TensorProto.INT64)], axis=0)
+            y = self.add("Resize", [x, "", "", sizes], **attrs)
+        else:
+            y = self.add("Resize", [self.to_nchw(inputs[0]), "", "", self.i64([n, c, h, w])], **attrs)
         self.to_nhwc(y, out)
 
     def op_ResizeBilinear(self, node, inputs, out):
@@ -417,6 +431,10 @@ class Converter:
     def _dtype_of(self, tensor):
         for n in self.nodes_tf:
             if n["name"] == tensor.split(":")[0]:
+                if n["op"] == "ArgMax":  # T is the input's type; the result is output_type (int32 stays int32)
+                    return TF_DTYPES[_attr(n, "output_type", "DT_INT64")]
+                if n["op"] in ("Shape", "Size"):
+                    return TF_DTYPES[_attr(n, "out_type", "DT_INT32")]
                 t = _attr(n, "T") or _attr(n, "dtype") or _attr(n, "DstT")
                 if n["op"] == "TopKV2" and tensor.endswith(":1"):
                     return TensorProto.INT32
@@ -511,8 +529,10 @@ class Converter:
     def op_StridedSlice(self, node, inputs, out):
         begin, end, strides = (self.const_value(i).astype(np.int64) for i in inputs[1:4])
         masks = {m: _attr(node, m + "_mask", 0) for m in ("begin", "end", "ellipsis", "new_axis", "shrink_axis")}
-        if masks["ellipsis"] or masks["new_axis"]:
-            raise NotImplementedError("StridedSlice ellipsis/new_axis masks")
+        if masks["ellipsis"]:
+            raise NotImplementedError("StridedSlice ellipsis mask")
+        if masks["new_axis"]:
+            return self._strided_slice_new_axis(inputs[0], begin, end, strides, masks, out)
         big = np.iinfo(np.int64).max
         starts, ends, axes, steps, squeeze = [], [], [], [], []
         for i in range(len(begin)):
@@ -535,6 +555,73 @@ class Converter:
             y = self.add("Squeeze", [y, self.i64(squeeze)])
         self.add("Identity", [y], [out], name=out)
 
+    def _strided_slice_new_axis(self, x, begin, end, strides, masks, out):
+        """StridedSlice whose spec inserts axes: slice the input axes, squeeze, then unsqueeze."""
+        big = np.iinfo(np.int64).max
+        starts, ends, axes, steps, squeeze, new = [], [], [], [], [], []
+        in_axis = out_axis = 0
+        for i in range(len(begin)):
+            if masks["new_axis"] >> i & 1:  # begin/end/stride ignored; a size-1 axis in the output
+                new.append(out_axis)
+                out_axis += 1
+                continue
+            s, e, st = int(begin[i]), int(end[i]), int(strides[i])
+            if masks["shrink_axis"] >> i & 1:
+                e, st = (s + 1 if s != -1 else big), 1
+                squeeze.append(in_axis)
+            else:
+                if masks["begin"] >> i & 1:
+                    s = 0 if st > 0 else -1
+                if masks["end"] >> i & 1:
+                    e = big if st > 0 else -big
+                out_axis += 1
+            if (s, e, st) != (0, big, 1):
+                starts.append(s); ends.append(e); axes.append(in_axis); steps.append(st)
+            in_axis += 1
+        y = x
+        if axes:
+            y = self.add("Slice", [y, self.i64(starts), self.i64(ends), self.i64(axes), self.i64(steps)])
+        if squeeze:
+            y = self.add("Squeeze", [y, self.i64(squeeze)])
+        self.add("Unsqueeze", [y, self.i64(new)], [out], name=out)
+
+    def op_Unpack(self, node, inputs, out):
+        num, axis = _attr(node, "num"), _attr(node, "axis", 0)
+        names = [out] + [f"{out}:{i}" for i in range(1, num)]
+        parts = [self.uid(n + "/part") for n in names]
+        self.add("Split", [inputs[0], self.i64([1] * num)], parts, axis=axis)
+        for part, name in zip(parts, names):
+            self.add("Squeeze", [part, self.i64([axis])], [name], name=name)
+
+    def op_GatherNd(self, node, inputs, out):
+        self.add("GatherND", [inputs[0], self.add("Cast", [inputs[1]], to=TensorProto.INT64)], [out], name=out)
+
+    def op_Range(self, node, inputs, out):
+        self.add("Range", inputs[:3], [out], name=out)
+
+    def op_Size(self, node, inputs, out):
+        y = self.add("Size", inputs[:1])
+        self.add("Cast", [y], [out], name=out, to=TF_DTYPES[_attr(node, "out_type", "DT_INT32")])
+
+    def op_Tile(self, node, inputs, out):
+        if inputs[1] in self.consts:
+            reps = self.i64(self.consts[inputs[1]])
+        else:
+            reps = self.add("Cast", [inputs[1]], to=TensorProto.INT64)
+        self.add("Tile", [inputs[0], reps], [out], name=out)
+
+    def op_Select(self, node, inputs, out):
+        cond, a, b = inputs[:3]
+        rank_c, rank_a = len(self.shape(cond)), len(self.shape(a))
+        if node["op"] == "Select" and rank_c == 1 and rank_a > 1:  # TF1 Select: a vector picks rows
+            cond = self.add("Unsqueeze", [cond, self.i64(list(range(1, rank_a)))])
+        self.add("Where", [cond, a, b], [out], name=out)
+
+    op_SelectV2 = op_Select
+
+    def op_AddN(self, node, inputs, out):
+        self.add("Sum", inputs, [out], name=out)
+
     def op_SplitV(self, node, inputs, out):
         sizes = self.const_value(inputs[1]).astype(np.int64)
         axis = int(self.const_value(inputs[2]))
@@ -549,12 +636,15 @@ class Converter:
         axis = int(self.const_value(inputs[0]))
         n = _attr(node, "num_split")
         dim = self.shape(inputs[1])[axis]
-        self.add("Split", [inputs[1], self.i64([dim // n] * n)],
-                 [out] + [f"{out}:{i}" for i in range(1, n)], name=out, axis=axis)
+        sizes = [self.i64([dim // n] * n)] if dim > 0 else []  # none given: equal parts (opset < 18)
+        self.add("Split", [inputs[1], *sizes], [out] + [f"{out}:{i}" for i in range(1, n)], name=out, axis=axis)
 
     def op_Fill(self, node, inputs, out):
         value = self.const_value(inputs[1])
-        shape = self.i64(self.const_value(inputs[0]))
+        if inputs[0] in self.consts:
+            shape = self.i64(self.consts[inputs[0]])
+        else:  # shape known only at run time
+            shape = self.add("Cast", [inputs[0]], to=TensorProto.INT64)
         self.add("ConstantOfShape", [shape], [out], name=out,
                  value=numpy_helper.from_array(np.asarray(value).reshape(1)))
 
@@ -601,19 +691,54 @@ def _prune(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def convert(model_json_path: str, out_onnx_path: str, outputs: list[str] | None = None) -> onnx.ModelProto:
-    """Convert a tfjs graph model to ONNX (opset 17). `outputs` default to the signature outputs."""
+def _store_fp16(model: onnx.ModelProto, min_size: int = 64) -> onnx.ModelProto:
+    """Store float32 weights that are exactly float16 values (TF.js float16-quantised) as float16.
+
+    Each becomes a float16 initializer plus a Cast back to float32 under its old
+    name, so the graph computes exactly the same float32 values from a file
+    about half the size; onnxruntime folds the Casts once at session creation.
+    """
+    g = model.graph
+    casts, inits = [], []
+    for init in g.initializer:
+        v = numpy_helper.to_array(init)
+        if v.dtype == np.float32 and v.size >= min_size and np.array_equal(v.astype(np.float16).astype(np.float32), v):
+            half = numpy_helper.from_array(v.astype(np.float16), init.name + "/fp16")
+            inits.append(half)
+            casts.append(helper.make_node("Cast", [half.name], [init.name], name=init.name + "/to_fp32",
+                                          to=TensorProto.FLOAT))
+        else:
+            inits.append(init)
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def convert(model_json_path: str, out_onnx_path: str, outputs: list[str] | None = None,
+            fp16_weights: bool = False) -> onnx.ModelProto:
+    """Convert a tfjs graph model to ONNX (opset 17). `outputs` default to the signature outputs.
+
+    ``fp16_weights`` stores weights that are exact float16 values as float16
+    (computation unchanged, file about half the size).
+    """
     model_json = json.load(open(model_json_path))
     weights = load_weights(model_json, os.path.dirname(os.path.abspath(model_json_path)))
     if not outputs:
         outputs = [v["name"].split(":")[0] for v in model_json.get("signature", {}).get("outputs", {}).values()]
     model = Converter(model_json, weights).run(outputs)
+    if fp16_weights:
+        model = _store_fp16(model)
     onnx.save(model, out_onnx_path)
     return model
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    args = [a for a in sys.argv[1:] if a != "--fp16-weights"]
+    if len(args) < 2:
         sys.exit(__doc__)
-    m = convert(sys.argv[1], sys.argv[2], sys.argv[3:] or None)
-    print(f"saved {sys.argv[2]}: {len(m.graph.node)} nodes, outputs {[o.name for o in m.graph.output]}")
+    m = convert(args[0], args[1], args[2:] or None, fp16_weights="--fp16-weights" in sys.argv)
+    print(f"saved {args[1]}: {len(m.graph.node)} nodes, outputs {[o.name for o in m.graph.output]}")
