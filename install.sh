@@ -11,6 +11,10 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    # node + npm: tests/test_conversion.py runs the original TF.js models (tools/verify_conversion.py).
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
 fi
 
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
