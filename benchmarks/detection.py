@@ -75,39 +75,57 @@ def evaluate(anon, data: Path = DATA, limit: int | None = None) -> dict:
     }
 
 
+# Candidates and combinations measured for issue #7, each through the real API
+# (label, Anonymizer options). --candidates runs them all in one process.
+CANDIDATES = [
+    ("before: NanoDet tiled 1.5x + CenterFace, boxes", dict(body_detector="nanodet", boxes=True, face_rule=False)),
+    ("NanoDet + CenterFace + face rule, boxes", dict(body_detector="nanodet", boxes=True)),
+    ("MoveNet 256 + CenterFace + face rule, boxes", dict(body_detector="movenet", boxes=True)),
+    ("NanoDet + MoveNet + CenterFace + face rule, boxes", dict(boxes=True)),
+    ("NanoDet + CenterFace + face rule, outlines", dict(body_detector="nanodet")),
+    ("default: NanoDet + MoveNet + CenterFace + face rule, outlines", dict()),
+    ("default, --dilate 4", dict(dilate=4)),
+    ("default, --dilate 12", dict(dilate=12)),
+]
+
+
+def report(label: str, r: dict) -> None:
+    print(f"| {label} | {r['ge32_hidden90']:.3f} | {r['small_hidden90']:.3f} | {r['small_mean_hidden']:.3f} "
+          f"| {r['background_altered']:.3f} | {r['empty_area_altered']:.4f} | {r['seconds_per_image']:.3f} |", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--candidates", action="store_true", help="measure every candidate in CANDIDATES, one run")
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--dilate", type=int, default=None)
     ap.add_argument("--targets", default="bodies,faces")
-    ap.add_argument("--body", default=None, help="body detector module name")
+    ap.add_argument("--body", default=None, help="body detector module name(s), comma-separated")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--upscale", type=float, default=None, help="tiling upscale of the body detector (0 = whole image only)")
-    ap.add_argument("--outline", action="store_true", help="trace body outlines inside boxes")
+    ap.add_argument("--boxes", action="store_true", help="hide body boxes instead of traced outlines")
     args = ap.parse_args(argv)
     if not DATA.exists():
         print(f"evaluation data not found at {DATA}", file=sys.stderr)
         return 2
     from fuzzypeople import Anonymizer
-    from fuzzypeople.api import DEFAULT_DILATE
-    from fuzzypeople.detect.stack import DEFAULT_BODY
 
-    kw = {"targets": args.targets, "threshold": args.threshold,
-          "dilate": DEFAULT_DILATE if args.dilate is None else args.dilate}
-    if args.body:
-        kw["body_detector"] = args.body
-    kw["outline"] = args.outline
-    if args.upscale is not None:
-        kw["body_options"] = {"upscale": args.upscale}
-    anon = Anonymizer("solid", **kw)
-    r = evaluate(anon, limit=args.limit)
     print(f"# fuzzypeople detection benchmark, {dt.date.today()}: python benchmarks/detection.py {' '.join(argv or sys.argv[1:])}")
-    print(f"# body detector {args.body or DEFAULT_BODY}{' + outline' * args.outline}, upscale {args.upscale}, targets {args.targets}, threshold {args.threshold}, dilate {kw['dilate']}")
-    print(f"persons >= 32 px that are >= 90% hidden : {r['ge32_hidden90']:.3f}  (n={r['persons_ge32']})")
-    print(f"small persons (< 32 px) >= 90% hidden  : {r['small_hidden90']:.3f}  (n={r['persons_small']}); mean hidden {r['small_mean_hidden']:.3f}")
-    print(f"background altered                     : {r['background_altered']:.3f}")
-    print(f"area altered on empty images           : {r['empty_area_altered']:.3f}  (n={r['empty_images']})")
-    print(f"seconds per image (read+detect+mask)   : {r['seconds_per_image']:.3f}")
+    print("| setting | >= 32 px, >= 90% hidden | small, >= 90% hidden | small, mean hidden "
+          "| background altered | empty photos, area altered | s / photo |")
+    print("|---|---|---|---|---|---|---|")
+    if args.candidates:
+        for label, kw in CANDIDATES:
+            report(label, evaluate(Anonymizer("solid", **kw), limit=args.limit))
+        return 0
+    kw = {"targets": args.targets, "threshold": args.threshold, "boxes": args.boxes}
+    if args.dilate is not None:
+        kw["dilate"] = args.dilate
+    if args.body:
+        kw["body_detector"] = tuple(args.body.split(","))
+    if args.upscale is not None:
+        kw["tile_scale"] = args.upscale
+    report(", ".join(f"{k}={v}" for k, v in kw.items()), evaluate(Anonymizer("solid", **kw), limit=args.limit))
     return 0
 
 

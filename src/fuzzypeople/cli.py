@@ -79,9 +79,9 @@ def main():
 @click.option("--color", callback=_color, default=None, metavar="R,G,B", help="solid/silhouette: fill colour (solid default 0,0,0; silhouette default 128,128,128).")
 @click.option("-t", "--targets", callback=_targets, default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector confidence threshold (lower = hide more). Default: each detector's tuned value.")
-@click.option("--dilate", type=click.IntRange(0), default=None, help="Grow the mask by this many pixels. Default: 8 (measured on COCO people).")
+@click.option("--dilate", type=click.IntRange(0), default=None, help="Grow the mask by this many pixels. Default: 4 (measured on COCO people).")
 @click.option("--tile-scale", type=click.FloatRange(0), default=None, metavar="SCALE", help="Small people: also look in overlapping tiles of the image enlarged this much (0 = whole image only, faster). Default: 1.5 for photos, 1.0 for video.")
-@click.option("--boxes", is_flag=True, help="Hide whole body boxes instead of each body's traced outline (more scene lost, for those who want boxes).")
+@click.option("--boxes", is_flag=True, help="Photos: hide whole body boxes instead of each body's traced outline (more scene lost). Video always hides boxes.")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
 @click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
@@ -114,7 +114,11 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     anonymizers: dict[str, Anonymizer] = {}
 
     def anonymizer(kind: str) -> Anonymizer:
-        """One Anonymizer per kind of input (photo/video differ only in tiling), made when first needed."""
+        """One Anonymizer per kind of input, made when first needed.
+
+        Video differs from photos in tiling (cheaper) and masks: tracked people
+        are boxes between analysed frames, so video hides boxes throughout.
+        """
         if kind not in anonymizers:
             scale = tile_scale
             if scale is None:
@@ -122,7 +126,8 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 from .io.video import DEFAULT_TILE_SCALE
 
                 scale = DEFAULT_TILE_SCALE if kind == "video" else UPSCALE
-            anonymizers[kind] = Anonymizer(method, radius, body_options={"upscale": scale}, **settings)
+            kw = dict(settings, boxes=settings["boxes"] or kind == "video")
+            anonymizers[kind] = Anonymizer(method, radius, tile_scale=scale, **kw)
         return anonymizers[kind]
 
     try:

@@ -94,10 +94,11 @@ def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 
 
 def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float = 0.5,
-          overlap: float = 0.25, max_tile_box: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+          overlap: float = 0.25, max_tile_box: float = 0.5, detect_tile=None) -> tuple[np.ndarray, np.ndarray]:
     """Whole-image detections plus detections in overlapping tiles of the upscaled image.
 
-    ``detect_window(rgb) -> (boxes, scores)`` runs a detector on one window.
+    ``detect_window(rgb) -> (boxes, scores)`` runs a detector on one window;
+    ``detect_tile`` (default: the same) on each tile.
     Small people get ``upscale * max(h, w) / tile`` times more pixels in a tile
     than in the whole-image pass. Two rules keep tiling from adding false
     alarms: tile boxes bigger than ``max_tile_box`` of a tile are dropped
@@ -115,9 +116,10 @@ def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float 
     scaled = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_LINEAR) if upscale != 1 else rgb
     to_image = np.array([w / sw, h / sh, w / sw, h / sh], np.float32)
     tb, ts = [boxes[:0]], [scores[:0]]
+    detect_tile = detect_tile or detect_window
     for y0 in tile_starts(sh, tile, overlap):
         for x0 in tile_starts(sw, tile, overlap):
-            b, s = detect_window(scaled[y0 : y0 + tile, x0 : x0 + tile])
+            b, s = detect_tile(scaled[y0 : y0 + tile, x0 : x0 + tile])
             small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_tile_box * tile
             tb.append((b[small] + [x0, y0, x0, y0]) * to_image)
             ts.append(s[small])

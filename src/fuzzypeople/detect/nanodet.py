@@ -30,6 +30,10 @@ NAME = "nanodet"
 KIND = BODY
 HELP = "NanoDet-m COCO persons (Apache-2.0), whole bodies as boxes; tiled for small people"
 THRESHOLD = 0.3
+# Tiles see small people enlarged; a lower threshold there finds more of them while
+# adding little area to empty photos (benchmarks/detection.py).
+TILE_THRESHOLD = 0.27
+TILED = True  # the stack passes its tile_scale as ``upscale``
 UPSCALE = 1.5  # tiles of the image at 1.5x for small people; 0 = whole image only
 SIZE = 416
 BINS = 11
@@ -40,8 +44,11 @@ HEADS = {8: ("Identity:0", "Identity_3:0"), 16: ("Identity_1:0", "Identity_4:0")
 
 
 class NanoDet:
-    def __init__(self, threshold: float | None = None, upscale: float = UPSCALE):
+    def __init__(self, threshold: float | None = None, upscale: float = UPSCALE, tile_threshold: float | None = None):
         self.threshold = THRESHOLD if threshold is None else threshold
+        if tile_threshold is None:  # a threshold given by the user applies to tiles too
+            tile_threshold = TILE_THRESHOLD if threshold is None else threshold
+        self.tile_threshold = tile_threshold
         self.upscale = upscale
         self.session = onnx_session("nanodet.onnx")
         self.input = self.session.get_inputs()[0].name
@@ -50,8 +57,9 @@ class NanoDet:
         self.heads = {s: tuple(n if n in outputs else n.split(":")[0] for n in names) for s, names in HEADS.items()}
         self.names = [n for pair in self.heads.values() for n in pair]
 
-    def window(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, rgb: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window."""
+        threshold = self.threshold if threshold is None else threshold
         h, w = rgb.shape[:2]
         scale = SIZE / max(h, w)
         nh, nw = min(SIZE, round(h * scale)), min(SIZE, round(w * scale))
@@ -63,7 +71,7 @@ class NanoDet:
         boxes, scores = [], []
         for stride, (score_name, box_name) in self.heads.items():
             s = out[score_name][0, :, PERSON]
-            keep = np.flatnonzero(s >= self.threshold)
+            keep = np.flatnonzero(s >= threshold)
             reg = out[box_name][0, keep].reshape(-1, 4, BINS)
             p = np.exp(reg - reg.max(-1, keepdims=True))
             dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
@@ -76,7 +84,8 @@ class NanoDet:
     def __call__(self, rgb: np.ndarray) -> People:
         h, w = rgb.shape[:2]
         if self.upscale:
-            boxes, scores = tiled(self.window, rgb, SIZE, self.upscale)
+            boxes, scores = tiled(self.window, rgb, SIZE, self.upscale,
+                                  detect_tile=lambda tile: self.window(tile, self.tile_threshold))
         else:
             boxes, scores = self.window(rgb)
             keep = nms(boxes, scores, 0.5)

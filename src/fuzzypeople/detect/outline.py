@@ -13,10 +13,14 @@ A pixel belongs to the person when either says so with probability
 ``THRESHOLD`` or more (recall first). The mask stays inside the crop.
 
 Fail closed: where the segmenters are unsure, the whole box is kept. That is
-when the mask covers less than ``MIN_FILL`` of the box, or its pixels' mean
-probability is under ``MIN_CONFIDENCE``. Boxes shorter than ``MIN_HEIGHT``
-also stay boxes (segmentation is unreliable there, and a small box costs
-little scene).
+when the mask covers less than ``MIN_FILL`` of the box, its pixels' mean
+probability is under ``MIN_CONFIDENCE``, or the two segmenters disagree
+inside the box (their masks' intersection over union is under ``AGREEMENT``:
+one of them has missed a limb, a held child, a person at the edge). Boxes
+shorter than ``MIN_HEIGHT`` also stay boxes (segmentation is unreliable
+there, and a small box costs little scene). The values were chosen on
+coco-people and checked on held-out photos (``benchmarks/detection.py``,
+``benchmarks/overlay.py``).
 
 >>> import numpy as np
 >>> from fuzzypeople.people import People
@@ -43,6 +47,7 @@ SIZE = 256  # both segmenters take 256x256 RGB in [0, 1]
 THRESHOLD = 0.3  # probability counted as person
 MIN_FILL = 0.25  # mask covers less of its box than this: distrust it, keep the box
 MIN_CONFIDENCE = 0.7  # mean probability over the mask below this: keep the box
+AGREEMENT = 0.5  # the two segmenters' masks overlap less than this (IoU) inside the box: keep the box
 
 
 class _TFLite:
@@ -82,22 +87,31 @@ class Outliner:
             _TFLite("pose_landmark_full.tflite", output=2, logits=True),
         ]
 
-    def probability(self, crop: np.ndarray) -> np.ndarray:
-        """Person probability (SIZE x SIZE float32) of a square RGB crop: max over the segmenters."""
+    def probabilities(self, crop: np.ndarray) -> list[np.ndarray]:
+        """Each segmenter's person probability (SIZE x SIZE float32) for a square RGB crop."""
         x = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-        return np.maximum.reduce([seg(x) for seg in self.segmenters])
+        return [seg(x) for seg in self.segmenters]
 
     def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:
         """The person's mask (HxW bool) for one body box, or None to keep the box."""
         h, w = rgb.shape[:2]
         x0, y0, side = square_crop(box)
-        crop = np.zeros((side, side, 3), np.uint8)
         ix1, iy1, ix2, iy2 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
-        crop[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0] = rgb[iy1:iy2, ix1:ix2]
-        prob = cv2.resize(self.probability(crop), (side, side), interpolation=cv2.INTER_LINEAR)
+        crop = cv2.copyMakeBorder(rgb[iy1:iy2, ix1:ix2], iy1 - y0, y0 + side - iy2, ix1 - x0, x0 + side - ix2,
+                                  cv2.BORDER_CONSTANT)
+        probs = self.probabilities(crop)
+        bx1, by1, bx2, by2 = _clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
+        if len(probs) > 1:  # the segmenters must agree inside the box (SIZE x SIZE coordinates)
+            s = SIZE / side
+            sx1, sy1 = max(int((bx1 - x0) * s), 0), max(int((by1 - y0) * s), 0)
+            sx2, sy2 = int(np.ceil((bx2 - x0) * s)), int(np.ceil((by2 - y0) * s))
+            each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
+            both, either = np.logical_and.reduce(each).sum(), np.logical_or.reduce(each).sum()
+            if both < AGREEMENT * max(either, 1):
+                return None
+        prob = cv2.resize(np.maximum.reduce(probs), (side, side), interpolation=cv2.INTER_LINEAR)
         prob = prob[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0]
         person = prob >= self.threshold
-        bx1, by1, bx2, by2 = _clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
         inside = person[by1 - iy1 : by2 - iy1, bx1 - ix1 : bx2 - ix1]
         if inside.size == 0 or inside.mean() < MIN_FILL or prob[person].mean() < MIN_CONFIDENCE:
             return None

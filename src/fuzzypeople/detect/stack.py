@@ -21,10 +21,10 @@ import numpy as np
 
 from ..choices import parse_choices
 from ..people import BODY, People, box_iou
-from . import load
+from . import DETECTORS, load
 
 TARGETS = ("bodies", "faces")
-DEFAULT_BODY = ("nanodet",)
+DEFAULT_BODY = ("nanodet", "movenet")
 DEFAULT_FACE = "centerface"
 FACE_RULE = "face-rule"  # the source name of bodies inferred from faces
 MERGE_IOU = 0.6  # body boxes from different detectors overlapping this much are one person
@@ -115,7 +115,9 @@ class Stack:
         body: a body detector name, or several (their finds are joined).
         face: the face detector name.
         outline: trace body outlines by segmentation instead of keeping boxes.
-        body_options: options for the body detectors (e.g. ``{"upscale": 1.0}``).
+        tile_scale: for body detectors that tile (``TILED = True`` in their
+            module): also look in tiles of the image enlarged this much
+            (0 = whole image only; None = the detector's default).
         face_rule: add a body below every face that has none (needs both targets).
     """
 
@@ -126,12 +128,16 @@ class Stack:
         body: str | tuple[str, ...] = DEFAULT_BODY,
         face: str = DEFAULT_FACE,
         outline: bool = False,
-        body_options: dict | None = None,
+        tile_scale: float | None = None,
         face_rule: bool = True,
     ):
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
-        self.bodies = [load(n, threshold=threshold, **(body_options or {})) for n in names] if "bodies" in self.targets else []
+        self.bodies = []
+        if "bodies" in self.targets:
+            for name in names:
+                tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(DETECTORS[name], "TILED", False) else {}
+                self.bodies.append(load(name, threshold=threshold, **tiles))
         self.face = load(face, threshold=threshold) if "faces" in self.targets else None
         self.face_rule = face_rule and self.bodies and self.face is not None
         self.outliner = None
