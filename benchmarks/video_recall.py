@@ -30,7 +30,7 @@ import numpy as np
 from fuzzypeople import Anonymizer
 from fuzzypeople.detect.stack import DEFAULT_BODY, DEFAULT_FACE
 from fuzzypeople.people import People, clip_boxes
-from fuzzypeople.io.video import DEFAULT_DETECT_SIZE
+from fuzzypeople.pipeline.settings import DEFAULT_DETECT_SIZE
 from fuzzypeople.track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, TemporalMasker, scaled
 
 VTEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
