@@ -29,8 +29,8 @@ import numpy as np
 
 from fuzzypeople import Anonymizer
 from fuzzypeople.detect.stack import DEFAULT_BODY, DEFAULT_FACE
-from fuzzypeople.people import People, _clip_boxes
-from fuzzypeople.io.video import DEFAULT_DETECT_SIZE
+from fuzzypeople.people import People, clip_boxes
+from fuzzypeople.pipeline.settings import DEFAULT_DETECT_SIZE
 from fuzzypeople.track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, TemporalMasker, scaled
 
 VTEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
@@ -76,7 +76,7 @@ def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int,
     for i, people in enumerate(ref):
         m = masks[i]
         area.append(m.mean())
-        for x1, y1, x2, y2 in _clip_boxes(people.boxes, m.shape):
+        for x1, y1, x2, y2 in clip_boxes(people.boxes, m.shape):
             if x2 > x1 and y2 > y1:
                 cov.append(m[y1:y2, x1:x2].mean())
     cov = np.asarray(cov)

@@ -67,7 +67,7 @@ def main():
     OUT.mkdir(exist_ok=True)
     n = frame_count(args.video)
     from fuzzypeople.detect.stack import DEFAULT_BODY, DEFAULT_FACE
-    from fuzzypeople.io.video import DEFAULT_DETECT_SIZE, DEFAULT_EVERY
+    from fuzzypeople.pipeline.settings import DEFAULT_DETECT_SIZE, DEFAULT_EVERY
 
     tools = {
         "deface": [str(deface), str(args.video), "-o", str(OUT / f"deface_{args.video.stem}.mp4")],

@@ -266,7 +266,7 @@ def test_gap_filled_when_detector_misses_middle_frames(tmp_path, fake_stack):
 
 def test_gap_filled_with_detection_cadence(tmp_path):
     from fuzzypeople import Anonymizer
-    from fuzzypeople.io.video import anonymize_video
+    from fuzzypeople.pipeline import anonymize_video
 
     src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
     make_video(src, frames=16, audio=False)
@@ -300,7 +300,7 @@ def test_fail_safe_hides_whole_frame_when_analysis_fails(tmp_path, fake_stack):
 
 def test_fail_safe_hides_frame_where_a_tracked_person_vanishes(tmp_path):
     from fuzzypeople import Anonymizer
-    from fuzzypeople.io.video import anonymize_video
+    from fuzzypeople.pipeline import anonymize_video
 
     src, out = tmp_path / "walk.mp4", tmp_path / "out.mp4"
     make_video(src, frames=8, audio=False)
@@ -314,7 +314,7 @@ def test_fail_safe_hides_frame_where_a_tracked_person_vanishes(tmp_path):
 def test_same_scramble_on_every_frame(tmp_path):
     """One seed per video: a static scene scrambles identically on every frame."""
     from fuzzypeople import Anonymizer
-    from fuzzypeople.io.video import anonymize_video
+    from fuzzypeople.pipeline import anonymize_video
 
     src, out = tmp_path / "still.mkv", tmp_path / "out.mkv"
     make_video(src, frames=1, audio=False, codec="ffv1")

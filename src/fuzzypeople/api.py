@@ -1,48 +1,44 @@
 """The Python API that the CLI, the web app and batch jobs all call.
 
+:class:`Anonymizer` loads the models once and holds the three stages
+(:meth:`~Anonymizer.detect`, :meth:`~Anonymizer.mask`,
+:meth:`~Anonymizer.hide`); :mod:`fuzzypeople.pipeline` runs them in order on
+arrays, photo files and videos.
+
 >>> import numpy as np
 >>> from fuzzypeople import Anonymizer
 >>> anon = Anonymizer(method="solid", targets="faces")
 >>> blank = np.zeros((64, 64, 3), np.uint8)
 >>> bool((anon.anonymize(blank) == blank).all())   # nobody there: unchanged
 True
+>>> anon.settings.method, Anonymizer(settings=anon.settings).settings == anon.settings
+('solid', True)
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import masks as masks_
-from .detect.stack import TARGETS, Stack
-from .errors import FuzzyError
-from .obfuscate import Params, get, obfuscate
+from . import pipeline
+from .detect.stack import Stack
+from .obfuscate import Params, obfuscate
 from .people import People
-
-DEFAULT_DILATE = 4  # pixels; chosen on coco-people, see benchmarks/detection.py
-# Boxes grow by this share of their size on each side (chosen on coco-people).
-GROW = {"body": 0.05, "face": 0.25}
-
-
-@dataclass
-class Result:
-    """What happened to one file."""
-
-    input: Path
-    output: Path | None
-    people: int
-    hidden_share: float
-    seconds: float
-    mask_path: Path | None = None
+from .pipeline import GROW, Result, Settings  # noqa: F401  (Result re-exported)
+from .pipeline.settings import DEFAULT_DILATE  # noqa: F401  (re-exported)
+from .track import AnalysisError
 
 
 class Anonymizer:
-    """Loads the models once; hides people in any number of images or frames.
+    """Loads the models once; hides people in any number of images, photos or videos.
 
-    Args:
+    Takes the fields of :class:`fuzzypeople.pipeline.Settings` as keyword
+    arguments (``method`` and ``radius`` also by position), or a whole
+    ``settings=Settings(...)``:
+
         method: how to hide (``scramble``, ``pixelate``, ``blur``, ``solid``,
             ``silhouette``, ``none``).
         radius, shape, block, strength, color, seed: the methods' settings
@@ -54,56 +50,46 @@ class Anonymizer:
         dilate: grow the mask by this many pixels (recall first).
         feather: soften the edge over this many pixels *outside* the mask.
         fail_safe: if analysis fails, hide the whole frame instead of raising.
-        boxes: hide whole body boxes instead of tracing each body's outline.
-        face_rule: hide a body region below every face found without a body.
-        tile_scale: small people: also look in tiles of the image enlarged
-            this much (0 = whole image only; None = the detector's default, 1.5).
-        body_detector: a body detector name or a tuple of names (default
-            NanoDet + MoveNet); face_detector likewise (default CenterFace).
+        boxes: hide whole body boxes instead of each body's traced outline.
+        body_detector, face_detector, face_rule, tile_scale: the detector
+            stack (see :class:`fuzzypeople.detect.stack.Stack`).
+        ...and the file and video options (``keep_metadata``, ``every``,
+        ``crf``...) that :meth:`anonymize_file` and :meth:`anonymize_video` use.
+
+    >>> Anonymizer("pixelate", block=24).params.block
+    24
     """
 
-    def __init__(
-        self,
-        method: str = "scramble",
-        radius: int | None = None,
-        *,
-        targets=TARGETS,
-        threshold: float | None = None,
-        dilate: int = DEFAULT_DILATE,
-        feather: int = 0,
-        shape: str = "square",
-        block: int = 16,
-        strength: float = 25.0,
-        color: tuple[int, int, int] = (0, 0, 0),
-        seed: int | None = None,
-        fail_safe: bool = False,
-        body_detector: str | None = None,
-        face_detector: str | None = None,
-        boxes: bool = False,
-        face_rule: bool = True,
-        tile_scale: float | None = None,
-    ):
-        get(method)  # fail early on an unknown method
-        if (radius is not None and radius < 0) or block < 1 or strength < 0 or dilate < 0 or feather < 0:
-            raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
-        if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
-            raise ValueError(f"color must be three values 0-255, got {color!r}")
-        self.method = method
-        self.params = Params(radius=radius, shape=shape, block=block, strength=strength,
-                             color=tuple(int(c) for c in color), seed=seed)
-        self.dilate = dilate
+    def __init__(self, method: str = "scramble", radius: int | None = None, *, settings: Settings | None = None,
+                 **options):
+        if settings is None:
+            settings = Settings(method=method, radius=radius, **options)
+        elif options or method != "scramble" or radius is not None:
+            raise TypeError("give Anonymizer either settings=... or keyword options, not both")
+        self.settings = settings
         self.grow = dict(GROW)
-        self.feather = feather
-        self.fail_safe = fail_safe
-        kw = {}
-        if body_detector:
-            kw["body"] = body_detector
-        if face_detector:
-            kw["face"] = face_detector
-        self.detector = Stack(targets, threshold, outline=not boxes, face_rule=face_rule,
-                              tile_scale=tile_scale, **kw)
+        self.detector = Stack(**settings.detector_options())
 
-    # -- the pipeline, one stage at a time -------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Anonymizer:
+        """An Anonymizer for these settings (same as ``Anonymizer(settings=settings)``)."""
+        return cls(settings=settings)
+
+    # The settings the stages read; assigning one (anon.fail_safe = True) replaces the settings.
+    method = property(lambda self: self.settings.method, lambda self, v: self._change(method=v))
+    dilate = property(lambda self: self.settings.dilate, lambda self, v: self._change(dilate=v))
+    feather = property(lambda self: self.settings.feather, lambda self, v: self._change(feather=v))
+    fail_safe = property(lambda self: self.settings.fail_safe, lambda self, v: self._change(fail_safe=v))
+
+    @property
+    def params(self) -> Params:
+        """The method's parameters (from the settings)."""
+        return self.settings.params
+
+    def _change(self, **changes) -> None:
+        self.settings = replace(self.settings, **changes)
+
+    # -- the three stages --------------------------------------------------------
     def detect(self, rgb: np.ndarray) -> People:
         """Find people in an HxWx3 uint8 RGB image."""
         return self.detector(rgb)
@@ -119,57 +105,74 @@ class Anonymizer:
 
     def analyse(self, rgb: np.ndarray) -> tuple[People, np.ndarray]:
         """Detect and build the mask; fail closed (raise, or hide all with ``fail_safe``)."""
-        shape = rgb.shape[:2]
-        try:
-            people = self.detect(rgb)
-            return people, self.mask(people, shape)
-        except Exception:
-            if not self.fail_safe:
-                raise
-            return People.empty(), np.ones(shape, bool)
+        return pipeline.analyse(self, rgb, self.fail_safe)
 
+    # -- arrays, photos, videos -----------------------------------------------------
     def anonymize(self, image: np.ndarray) -> np.ndarray:
         """Hide every person in an HxWx3 uint8 RGB image; returns a new image."""
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"anonymize takes an HxWx3 uint8 RGB array, got {image.shape} {image.dtype}")
-        _, mask = self.analyse(image)
-        return self.hide(image, mask)
+        masker = pipeline.StillMasker(self, self.fail_safe)
+        try:
+            [(_, out, _)] = pipeline.anonymize_frames(self, [(None, image, image, 0)], masker)
+        except AnalysisError as exc:
+            raise exc.cause  # the detector's own error, as it was raised
+        return out
 
-    # -- files -----------------------------------------------------------------
     def anonymize_file(
         self,
         src: str | Path,
         dst: str | Path | None = None,
         *,
-        keep_metadata: bool = False,
-        keep_gps: bool = False,
+        keep_metadata: bool | None = None,
+        keep_gps: bool | None = None,
         save_mask: str | Path | None = None,
     ) -> Result:
-        """Anonymise one photo file; see :mod:`fuzzypeople.io.image`."""
-        from .io.image import encode_image, format_for, read_image, write_image
-        from .io.paths import check_distinct, default_output
+        """Anonymise one photo file into ``dst`` (default ``NAME_anonymized.EXT`` beside it).
 
-        t0 = time.perf_counter()
-        src = Path(src)
-        write = self.method != "none"
-        dst = Path(dst) if dst is not None else default_output(src)
-        if write:
-            check_distinct(src, dst)
-        if save_mask is not None:
-            check_distinct(src, save_mask)
-        img = read_image(src)
-        try:
-            people, mask = self.analyse(img.rgb)
-        except Exception as exc:
-            raise FuzzyError(src, f"analysis failed ({type(exc).__name__}: {exc}); nothing written") from None
-        if write:
-            hidden = self.hide(img.pixels, mask)
-            write_image(dst, encode_image(img, hidden, keep_metadata, keep_gps, format_for(dst, img.format)))
-        if save_mask is not None:
-            masks_.save_mask(mask, save_mask)
-        return Result(src, dst if write else None, len(people), float(mask.mean()),
-                      time.perf_counter() - t0, Path(save_mask) if save_mask else None)
+        Metadata is stripped unless ``keep_metadata`` (GPS only with
+        ``keep_gps`` too; default: the settings'). ``save_mask`` also writes
+        the mask as a PNG. Raises :class:`fuzzypeople.FuzzyError` (one line,
+        nothing written) if the photo cannot be read or analysed.
+
+        >>> import tempfile, numpy as np
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> Image.fromarray(np.zeros((48, 64, 3), np.uint8)).save(folder / "empty.png")
+        >>> res = Anonymizer("solid", targets="faces").anonymize_file(folder / "empty.png")
+        >>> res.output.name, res.people, res.hidden_share
+        ('empty_anonymized.png', 0, 0.0)
+        """
+        changes = {k: v for k, v in dict(keep_metadata=keep_metadata, keep_gps=keep_gps).items() if v is not None}
+        return pipeline.anonymize_photo(self, src, dst, self.settings.replace(**changes), save_mask=save_mask)
+
+    def anonymize_video(self, src: str | Path, dst: str | Path | None = None, *, quiet: bool = True,
+                        **changes) -> Result:
+        """Anonymise one video file into ``dst`` (default ``NAME_anonymized.EXT`` beside it).
+
+        Frame count, frame rate, timestamps, rotation and audio are kept,
+        metadata stripped (see :mod:`fuzzypeople.io.video`). Settings fields
+        given as keywords (``every=2``, ``start="0:10"``, ``crf=23``...)
+        apply to this video only; ``quiet=False`` shows a progress bar.
+        Video tiles people at 1.0x by default on the command line: use
+        ``Anonymizer(settings=Settings().for_video())`` for the same.
+
+        >>> import tempfile, av, numpy as np
+        >>> from pathlib import Path
+        >>> src = Path(tempfile.mkdtemp()) / "grey.mkv"
+        >>> with av.open(str(src), "w") as c:
+        ...     s = c.add_stream("ffv1", rate=10); s.width, s.height, s.pix_fmt = 64, 48, "bgr0"
+        ...     for i in range(5):
+        ...         f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 90, np.uint8), "rgb24"); f.pts = i
+        ...         c.mux(s.encode(f))
+        ...     c.mux(s.encode(None))
+        >>> res = Anonymizer("blur", targets="faces").anonymize_video(src, codec="ffv1")
+        >>> res.output.name, res.people
+        ('grey_anonymized.mkv', 0)
+        """
+        return pipeline.anonymize_video(self, src, dst, quiet=quiet, **changes)
 
 
 def grow_boxes(people: People, shape: tuple[int, int], grow: dict[str, float] = GROW) -> People:

@@ -1,4 +1,8 @@
-"""The ``fuzzypeople`` command: a thin shell over :class:`fuzzypeople.Anonymizer`.
+"""The ``fuzzypeople`` command: a thin shell over :mod:`fuzzypeople.pipeline`.
+
+The options become one :class:`fuzzypeople.pipeline.Settings`; each file goes
+to :func:`~fuzzypeople.pipeline.anonymize_photo` or
+:func:`~fuzzypeople.pipeline.anonymize_video`.
 
 ``fuzzypeople INPUT...`` anonymises photos and videos (the ``run`` command,
 implied). Other commands (``audit``, ``sweep``, ``cam``) are registered by
@@ -96,7 +100,7 @@ def main():
 @click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 4; 1 = every frame).")
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, **video):
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -104,32 +108,30 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     that cannot be read or analysed gets a one-line error and no output; the
     others are still processed, and the exit status is 1.
     """
-    from .api import DEFAULT_DILATE, Anonymizer
+    from .api import Anonymizer
     from .io import image as image_io
     from .io.paths import expand_inputs, plan_output
+    from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings, anonymize_photo, anonymize_video
+    from .track import DEFAULT_HOLD
 
-    settings = dict(targets=targets, threshold=threshold, dilate=DEFAULT_DILATE if dilate is None else dilate,
-                    feather=feather, boxes=boxes, shape=shape, block=block, strength=strength, color=color,
-                    seed=seed, fail_safe=fail_safe)
     anonymizers: dict[str, Anonymizer] = {}
 
     def anonymizer(kind: str) -> Anonymizer:
-        """One Anonymizer per kind of input, made when first needed.
-
-        Video differs from photos in tiling (cheaper) and masks: tracked people
-        are boxes between analysed frames, so video hides boxes throughout.
-        """
+        """One Anonymizer per kind of input (video: box masks, less tiling), made when first needed."""
         if kind not in anonymizers:
-            scale = tile_scale
-            if scale is None:
-                from .detect.nanodet import UPSCALE
-                from .io.video import DEFAULT_TILE_SCALE
-
-                scale = DEFAULT_TILE_SCALE if kind == "video" else UPSCALE
-            kw = dict(settings, boxes=settings["boxes"] or kind == "video")
-            anonymizers[kind] = Anonymizer(method, radius, tile_scale=scale, **kw)
+            anonymizers[kind] = Anonymizer(settings=settings.for_video() if kind == "video" else settings)
         return anonymizers[kind]
 
+    try:
+        settings = Settings(
+            method=method, radius=radius, shape=shape, seed=seed, block=block, strength=strength, color=color,
+            targets=targets, threshold=threshold, dilate=DEFAULT_DILATE if dilate is None else dilate,
+            tile_scale=tile_scale, boxes=boxes, feather=feather, fail_safe=fail_safe,
+            keep_metadata=keep_metadata, keep_gps=keep_gps, audio=not no_audio, crf=crf, codec=codec,
+            start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
+            hold=DEFAULT_HOLD if hold is None else hold)
+    except ValueError as exc:
+        _fail(str(exc))
     try:
         anonymizer("photo")  # check the settings before touching any file
     except (ValueError, FuzzyError) as exc:
@@ -146,12 +148,9 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 dst = plan_output(src, rel, output, many)
                 mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
                 if src.suffix.lower() in video_exts:
-                    from .io.video import anonymize_video
-
-                    res = anonymize_video(anonymizer("video"), src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps,
-                                          quiet=quiet or many, **_video_options(**video))
+                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)
                 else:
-                    res = anonymizer("photo").anonymize_file(src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps, save_mask=mask_path)
+                    res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
                 people += res.people
             except FuzzyError as exc:
                 failed += 1
@@ -168,14 +167,6 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
                    f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
     sys.exit(1 if failed else 0)
-
-
-def _video_options(no_audio, crf, codec, start, end, detect_every, detect_size, hold) -> dict:
-    from .io.video import DEFAULT_EVERY
-    from .track import DEFAULT_HOLD
-
-    return dict(audio=not no_audio, crf=crf, codec=codec, start=start, end=end,
-                every=detect_every or DEFAULT_EVERY, detect_size=detect_size, hold=DEFAULT_HOLD if hold is None else hold)
 
 
 def _video_extensions() -> set[str]:
@@ -220,7 +211,7 @@ def _fail(message: str, code: int = 1):
 
 
 # Commands living in other modules register here (audit, sweep, cam).
-COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.io.video_cli:commands"]
+COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.cam:commands"]
 
 
 def _register() -> None:

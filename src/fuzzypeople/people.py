@@ -92,7 +92,7 @@ class People:
             return self
         h, w = shape
         masks = np.zeros((len(self), h, w), bool)
-        for i, (x1, y1, x2, y2) in enumerate(_clip_boxes(self.boxes, shape)):
+        for i, (x1, y1, x2, y2) in enumerate(clip_boxes(self.boxes, shape)):
             masks[i, y1:y2, x1:x2] = True
         return People(self.boxes, self.scores, self.kinds, masks, self.track_ids, self.source)
 
@@ -126,8 +126,12 @@ class People:
         )
 
 
-def _clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Boxes as integer pixel ranges clipped to the frame, rounded outwards."""
+def clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Boxes as integer pixel ranges clipped to the frame, rounded outwards.
+
+    >>> clip_boxes(np.array([[-3.5, 1.2, 7.1, 99.0]]), (10, 10)).tolist()
+    [[0, 1, 8, 10]]
+    """
     h, w = shape
     out = np.empty((len(boxes), 4), np.int64)
     out[:, 0] = np.clip(np.floor(boxes[:, 0]), 0, w)
@@ -135,6 +139,7 @@ def _clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     out[:, 2] = np.clip(np.ceil(boxes[:, 2]), 0, w)
     out[:, 3] = np.clip(np.ceil(boxes[:, 3]), 0, h)
     return out
+
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

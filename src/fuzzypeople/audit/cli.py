@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -10,17 +9,11 @@ import click
 
 from ..errors import FuzzyError
 from . import EXIT_AT_RISK, EXIT_ERROR, EXIT_PRIVATE
+from .shell import command_line as _command_line
+from .shell import error as _error
+from .shell import fail as _fail
 
 CTX = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _error(message: str) -> None:
-    click.echo(f"fuzzypeople: error: {' '.join(str(message).split())}", err=True)
-
-
-def _fail(message: str, code: int = EXIT_ERROR):
-    _error(message)
-    sys.exit(code)
 
 
 def _detectors(ctx, param, value):
@@ -30,10 +23,6 @@ def _detectors(ctx, param, value):
         return parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _command_line() -> str:
-    return " ".join(shlex.quote(a) for a in ["fuzzypeople", *sys.argv[1:]])
 
 
 def _auditor(detectors, iou, match, gallery):

@@ -217,7 +217,7 @@ class MTCNN:
 
 
 # -- dlib ------------------------------------------------------------------------
-def _dlib():
+def load_dlib():
     try:
         import dlib
     except ImportError:
@@ -248,7 +248,7 @@ class DlibHOG:
     name = "dlib-hog"
 
     def __init__(self, threshold: float = 0.2, upsample: int | None = None):
-        self.det = _dlib().get_frontal_face_detector()
+        self.det = load_dlib().get_frontal_face_detector()
         self.threshold = threshold
         self.upsample = upsample
 
@@ -268,7 +268,7 @@ class DlibCNN:
     name = "dlib-cnn"
 
     def __init__(self, upsample: int = 0):
-        self.det = _dlib().cnn_face_detection_model_v1(str(dlib_model("mmod_human_face_detector.dat")))
+        self.det = load_dlib().cnn_face_detection_model_v1(str(dlib_model("mmod_human_face_detector.dat")))
         self.upsample = upsample
 
     def __call__(self, rgb: np.ndarray) -> People:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import FuzzyError
-from .detectors import _dlib, dlib_model
+from .detectors import load_dlib, dlib_model
 
 MATCH_DISTANCE = 0.6  # dlib's threshold: under it, the same person
 SAME_PERSON = 0.6  # an impostor this close to the original is (per dlib) the same person: never an impostor
@@ -47,7 +47,7 @@ class FaceRecognizer:
     """5-point landmarks and 128-d embeddings, computed in batches."""
 
     def __init__(self):
-        dlib = _dlib()
+        dlib = load_dlib()
         self.dlib = dlib
         self.shape = dlib.shape_predictor(str(dlib_model("shape_predictor_5_face_landmarks.dat")))
         self.net = dlib.face_recognition_model_v1(str(dlib_model("dlib_face_recognition_resnet_model_v1.dat")))

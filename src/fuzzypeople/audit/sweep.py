@@ -310,7 +310,7 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
     """
     from ..io.image import EXTENSIONS
     from ..io.paths import expand_inputs
-    from .cli import _command_line, _fail
+    from .shell import command_line, fail
     from .core import Auditor
     from .detectors import parse
 
@@ -318,33 +318,33 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
     given = {"radius": radius, "block": block, "strength": strength}
     others = [k for k, v in given.items() if v is not None and k != param]
     if others:
-        _fail(f"--{others[0]} does not apply to --method {method}; use --{param}")
+        fail(f"--{others[0]} does not apply to --method {method}; use --{param}")
     try:
         values = parse_values(given[param] or DEFAULTS[param], param)
         names = parse(detectors)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for i in inputs:
         if not Path(i).exists():
-            _fail(f"{i}: no such file or folder")
+            fail(f"{i}: no such file or folder")
     images = [f for f, _ in expand_inputs(list(inputs), EXTENSIONS)]
     if not images:
-        _fail("no photos found in " + ", ".join(map(str, inputs)))
+        fail("no photos found in " + ", ".join(map(str, inputs)))
     if output.exists() and not output.is_dir():
-        _fail(f"{output}: exists and is not a folder")
+        fail(f"{output}: exists and is not a folder")
     try:
         auditor = Auditor(names)
         doc = run_sweep(images, method, values, auditor=auditor, seed=seed)
     except FuzzyError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        fail("interrupted", 130)
     except Exception as exc:
-        _fail(f"unexpected {type(exc).__name__}: {exc}")
+        fail(f"unexpected {type(exc).__name__}: {exc}")
     if doc["errors"] and len(doc["errors"]) == len(images):
         e = doc["errors"][0]
-        _fail(f"{e['path']}: {e['message']}")
-    command = _command_line()
+        fail(f"{e['path']}: {e['message']}")
+    command = command_line()
     doc["command"] = command
     output.mkdir(parents=True, exist_ok=True)
     png = plot(doc, output / "sweep.png")

@@ -38,7 +38,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ..people import BODY, People, _clip_boxes
+from ..people import BODY, People, clip_boxes
 from ._runtime import tflite_interpreter
 
 MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
@@ -100,7 +100,7 @@ class Outliner:
         crop = cv2.copyMakeBorder(rgb[iy1:iy2, ix1:ix2], iy1 - y0, y0 + side - iy2, ix1 - x0, x0 + side - ix2,
                                   cv2.BORDER_CONSTANT)
         probs = self.probabilities(crop)
-        bx1, by1, bx2, by2 = _clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
+        bx1, by1, bx2, by2 = clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
         if len(probs) > 1:  # the segmenters must agree inside the box (SIZE x SIZE coordinates)
             s = SIZE / side
             sx1, sy1 = max(int((bx1 - x0) * s), 0), max(int((by1 - y0) * s), 0)

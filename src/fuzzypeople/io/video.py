@@ -1,9 +1,10 @@
-"""Video in and out: decode, hide every person on every frame, encode; streamed.
+"""Video in and out with PyAV (ffmpeg inside the wheel): frames and audio, nothing about people.
 
-:func:`anonymize_video` reads a video with PyAV (ffmpeg inside the wheel),
-runs frames through :class:`fuzzypeople.track.TemporalMasker` (detection
-cadence, tracking, gap filling, fail-safe) and writes a new file that keeps
-what a viewer needs and nothing else:
+:class:`VideoReader` gives a video file, camera or stream as a plain iterator
+of :class:`Frame` (RGB pixels, timestamp, rotation) and audio packets, in
+demux order; :class:`VideoWriter` is a context manager that takes frames and
+passes the reader's audio through. Together they keep what a viewer needs and
+nothing else:
 
 * kept: frame count, frame rate and each frame's timestamp (variable frame
   rate stays variable), resolution, rotation (display matrix), the audio
@@ -13,46 +14,34 @@ what a viewer needs and nothing else:
   location, creation_time, encoder and comments); location tags stay stripped
   without ``keep_gps`` too. The muxer runs bit-exact (no ``Lavf`` tag) and
   x264's version/options SEI is removed from the bitstream;
-* memory is flat: three threads (decode, analyse+hide, encode) joined by
-  short queues, and at most ``every + lookahead`` frames waiting for masks;
-* written atomically: a failure anywhere leaves no output file.
+* written atomically: a writer left by an exception leaves no output file;
+* errors are one line (:class:`~fuzzypeople.errors.FuzzyError`): a file that
+  cannot be opened, decoded, or that ends early is named with the reason.
 
 Encoding defaults (all overridable): H.264 (libx264, yuv420p, CRF 20,
 preset ``veryfast``) for .mp4/.mov/.mkv/.m4v, VP9 (libvpx-vp9, CRF 32,
 realtime) for .webm, MPEG-4 Part 2 (quantiser 3, no B-frames) for .avi (H.264
-in AVI reads back with shifted timestamps). The same scramble field is used on every frame (one seed
-per video, random unless given), so averaging frames reveals nothing new.
+in AVI reads back with shifted timestamps).
+
+What happens to the frames in between is :mod:`fuzzypeople.pipeline`'s business.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import queue
-import random
 import re
+import sys
 import threading
-import time
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import FuzzyError
-from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, AnalysisError, TemporalMasker, scaled
 from .atomic import atomic_path
-from .paths import check_distinct, default_output
 
 EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
-
-DEFAULT_EVERY = 4  # run the detector on every 4th frame; see benchmarks/video_recall.py
-# Video analyses only every N-th frame, so it affords less tiling than photos: tiles
-# at native size (see benchmarks/video_recall.py and video_speed.py).
-DEFAULT_TILE_SCALE = 1.0
-# Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
-# nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
-# (benchmarks/video_recall.py), so frames are analysed at full size.
-DEFAULT_DETECT_SIZE: int | None = None
 
 # Video encoder per output extension, and each encoder's quality default and options.
 VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # everything else: libx264
@@ -77,7 +66,6 @@ AUDIO_COPY = {
 }
 AUDIO_ENCODE = {".webm": ("libopus", 48000), ".avi": ("libmp3lame", None)}  # else ("aac", None)
 LOCATION_KEYS = re.compile(r"location|gps|xyz|iso6709", re.I)
-QUEUE = 8  # frames in flight between threads
 
 
 def parse_time(value: str | float | int | None) -> float | None:
@@ -136,81 +124,7 @@ def choose_encoding(ext: str, codec: str | None = None, crf: int | None = None,
     return Encoding(name, pix_fmt, options)
 
 
-def anonymize_video(
-    anon,
-    src: str | Path,
-    dst: str | Path | None = None,
-    *,
-    keep_metadata: bool = False,
-    keep_gps: bool = False,
-    quiet: bool = False,
-    audio: bool = True,
-    crf: int | None = None,
-    codec: str | None = None,
-    start: float | str | None = None,
-    end: float | str | None = None,
-    every: int = DEFAULT_EVERY,
-    detect_size: int | None = DEFAULT_DETECT_SIZE,
-    hold: int = DEFAULT_HOLD,
-    lookahead: int = DEFAULT_LOOKAHEAD,
-    seed: int | None = None,
-):
-    """Anonymise one video file into ``dst`` (default ``NAME_anonymized.EXT``).
-
-    Args:
-        anon: a :class:`fuzzypeople.Anonymizer` (its method, targets and
-            ``fail_safe`` apply; its detector runs on every ``every``-th frame).
-        keep_metadata / keep_gps: keep container tags (location only with both).
-        audio: keep the audio stream (copied if the container allows, else AAC/Opus).
-        crf / codec: video quality and encoder (see :func:`choose_encoding`).
-        start / end: process only this time range (seconds or ``[HH:]MM:SS``).
-        every / hold / lookahead: see :class:`fuzzypeople.track.TemporalMasker`.
-        detect_size: analyse frames shrunk to this max side (None = full size).
-        seed: scramble seed for the whole video (default: ``anon``'s, else random).
-
-    Returns a :class:`fuzzypeople.api.Result`; raises :class:`FuzzyError` (one
-    line, nothing written) when the input cannot be read or analysed.
-    """
-    import av
-
-    t0 = time.perf_counter()
-    src = Path(src)
-    dst = Path(dst) if dst is not None else default_output(src)
-    check_distinct(src, dst)
-    try:
-        start, end = parse_time(start), parse_time(end)
-    except ValueError as exc:
-        raise FuzzyError(src, str(exc)) from None
-    if start is not None and end is not None and end <= start:
-        raise FuzzyError(src, f"--end ({end:g} s) must be after --start ({start:g} s)")
-    if not src.exists():
-        raise FuzzyError(src, "no such file")
-    if src.is_dir():
-        raise FuzzyError(src, "is a folder, not a video")
-    if src.stat().st_size == 0:
-        raise FuzzyError(src, "empty file (0 bytes), not a video")
-    if anon.method == "none":
-        raise FuzzyError(src, "--method none hides nothing, and videos get no mask file; choose a method")
-    ext = dst.suffix.lower()
-    if ext not in EXTENSIONS:
-        raise FuzzyError(dst, f"cannot write video as {ext or 'no extension'}; use one of {' '.join(EXTENSIONS)}")
-    try:
-        inp = av.open(str(src), metadata_errors="ignore")
-    except Exception as exc:
-        raise FuzzyError(src, f"not a readable video ({_why(exc)})") from None
-    with inp:
-        if not inp.streams.video:
-            raise FuzzyError(src, "no video stream in this file")
-        job = _Job(anon, inp, src, dst, keep_metadata=keep_metadata, keep_gps=keep_gps, quiet=quiet,
-                   audio=audio, crf=crf, codec=codec, start=start, end=end, every=every, detect_size=detect_size, hold=hold,
-                   lookahead=lookahead, seed=seed)
-        people, share = job.run()
-    from ..api import Result
-
-    return Result(src, dst, people, share, time.perf_counter() - t0)
-
-
-def _why(exc: BaseException) -> str:
+def why(exc: BaseException) -> str:
     """A short reason from an ffmpeg/PyAV exception."""
     msg = getattr(exc, "strerror", None) or str(exc)
     msg = re.sub(r"\[Errno -?\d+\]\s*", "", str(msg))
@@ -220,205 +134,242 @@ def _why(exc: BaseException) -> str:
     return " ".join(msg.split()) or type(exc).__name__
 
 
-class _Stop(Exception):
-    pass
+@dataclasses.dataclass
+class Frame:
+    """One decoded video frame."""
+
+    rgb: np.ndarray  # (H, W, 3) uint8, as stored (not rotated)
+    pts: int | None  # in the video stream's time base
+    time: float  # seconds
+    rotation: float  # display rotation in degrees (0, 90, 180, 270)
 
 
-class _Job:
-    """One video, from open input container to finished output file."""
+def check_input(src: Path) -> None:
+    """Refuse what cannot be a video file before opening it."""
+    if not src.exists():
+        raise FuzzyError(src, "no such file")
+    if src.is_dir():
+        raise FuzzyError(src, "is a folder, not a video")
+    if src.stat().st_size == 0:
+        raise FuzzyError(src, "empty file (0 bytes), not a video")
 
-    def __init__(self, anon, inp, label, dst: Path, *, keep_metadata=False, keep_gps=False, quiet=False,
-                 audio=True, crf=None, codec=None, start=None, end=None, every=DEFAULT_EVERY, detect_size=DEFAULT_DETECT_SIZE,
-                 hold=DEFAULT_HOLD, lookahead=DEFAULT_LOOKAHEAD, seed=None, live=False,
-                 max_frames=None, max_seconds=None, stop: threading.Event | None = None):
-        self.anon = anon
-        self.inp = inp
+
+def check_output(dst: Path) -> None:
+    """Refuse an output extension no video can be written as."""
+    ext = dst.suffix.lower()
+    if ext not in EXTENSIONS:
+        raise FuzzyError(dst, f"cannot write video as {ext or 'no extension'}; use one of {' '.join(EXTENSIONS)}")
+
+
+def open_file(src: str | Path):
+    """Open a video file with PyAV, or raise a one-line :class:`FuzzyError`."""
+    import av
+
+    try:
+        return av.open(str(src), metadata_errors="ignore")
+    except Exception as exc:
+        raise FuzzyError(src, f"not a readable video ({why(exc)})") from None
+
+
+def open_stream(source: str, fmt: str | None = None, options: dict | None = None):
+    """Open a camera (``0``, ``/dev/video0``) or a stream URL / file with PyAV."""
+    import av
+
+    target = source
+    if source.isdigit():
+        if sys.platform == "darwin":
+            fmt = fmt or "avfoundation"
+        elif sys.platform.startswith("win"):
+            raise FuzzyError(source, 'on Windows name the camera, e.g. "video=Integrated Camera" --format dshow')
+        else:
+            target, fmt = f"/dev/video{source}", fmt or "v4l2"
+    elif source.startswith("/dev/video"):
+        fmt = fmt or "v4l2"
+    if fmt is None and "://" not in source and not Path(source).exists():
+        raise FuzzyError(source, "no such camera, file or stream")
+    opts = dict(options or {})
+    if "://" in source:
+        opts.setdefault("timeout", "10000000")  # microseconds, for network streams
+    try:
+        return av.open(target, format=fmt, options=opts, timeout=10)
+    except Exception as exc:
+        raise FuzzyError(source if target == source else f"{source} ({target})",
+                         f"cannot open camera or stream ({why(exc)})") from None
+
+
+class VideoReader:
+    """The frames and audio packets of an open container, in order, as a plain iterator.
+
+    Iterating yields :class:`Frame` objects and (when ``audio``) the audio
+    stream's packets (``av.Packet``) as they are demuxed. ``start``/``end``
+    (seconds) cut a time range; ``live`` (a camera or stream: no frame count
+    to check, an unreadable packet after the first frame ends the stream),
+    ``max_frames`` and ``max_seconds`` stop early, and :meth:`stop` (from any
+    thread) ends the iteration at the next packet. At the end of a file, a
+    video with no decodable frame or fewer than it declares raises
+    :class:`FuzzyError`. Closing the reader (``with``) closes the container.
+
+    >>> import av, numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.mkv")
+    >>> with av.open(path, "w") as c:
+    ...     s = c.add_stream("ffv1", rate=10); s.width, s.height, s.pix_fmt = 32, 16, "bgr0"
+    ...     for i in range(3):
+    ...         f = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 99, np.uint8), "rgb24"); f.pts = i
+    ...         c.mux(s.encode(f))
+    ...     c.mux(s.encode(None))
+    >>> with VideoReader(open_file(path), path) as r:
+    ...     [(f.rgb.shape, f.time) for f in r]
+    [((16, 32, 3), 0.0), ((16, 32, 3), 0.1), ((16, 32, 3), 0.2)]
+    """
+
+    def __init__(self, container, label, *, start: float | None = None, end: float | None = None,
+                 audio: bool = True, live: bool = False, max_frames: int | None = None,
+                 max_seconds: float | None = None, no_video: str = "no video stream in this file"):
+        self.container = container
         self.label = label
-        self.dst = Path(dst)
-        self.ext = self.dst.suffix.lower()
-        self.keep_metadata, self.keep_gps, self.quiet = keep_metadata, keep_gps, quiet
-        self.crf, self.codec = crf, codec
+        if not container.streams.video:
+            container.close()
+            raise FuzzyError(label, no_video)
         self.start, self.end = start, end
         self.live, self.max_frames, self.max_seconds = live, max_frames, max_seconds
-        self.stop = stop or threading.Event()
-        self.vin = inp.streams.video[0]
-        self.ain = inp.streams.audio[0] if audio and inp.streams.audio else None
-        self.vin.thread_type = "AUTO"
-        if seed is None:
-            seed = anon.params.seed if anon.params.seed is not None else random.SystemRandom().getrandbits(63)
-        self.params = dataclasses.replace(anon.params, seed=int(seed))
-        self.masker = TemporalMasker(scaled(anon.detect, detect_size), anon.mask, every=every, hold=hold, lookahead=lookahead,
-                                     fail_safe=anon.fail_safe, pad=anon.dilate + anon.feather)
-        try:
-            choose_encoding(self.ext, codec, crf)  # fail before decoding anything
-        except ValueError as exc:
-            raise FuzzyError(self.dst, str(exc)) from None
-        self.hidden_sum = 0.0
-        self.written = 0
+        self.video = container.streams.video[0]
+        self.video.thread_type = "AUTO"
+        self.audio = container.streams.audio[0] if audio and container.streams.audio else None
+        self.stopped = threading.Event()
+        self.frames = 0  # decoded so far
 
-    # -- the three stages ------------------------------------------------------
-    def run(self) -> tuple[int, float]:
-        frames: queue.Queue = queue.Queue(QUEUE)
-        hidden: queue.Queue = queue.Queue(QUEUE)
-        errors: list[BaseException] = []
-        with atomic_path(self.dst) as tmp:
-            reader = threading.Thread(target=self._guard, args=(self._read, frames, errors), daemon=True)
-            writer = threading.Thread(target=self._guard, args=(self._write, hidden, errors, tmp), daemon=True)
-            reader.start()
-            writer.start()
-            try:
-                with self._progress() as advance:
-                    self._analyse(frames, hidden, errors, advance, reader)
-            except BaseException:
-                self.stop.set()
-                _drain(frames)
-                _put(hidden, ("abort", None), errors)
-                writer.join(10)
-                reader.join(10)
-                raise
-            _put(hidden, ("end", None), errors)
-            writer.join()
-            reader.join()
-            if errors:
-                raise errors[0]
-        frames_out = max(self.written, 1)
-        return self.masker.people, self.hidden_sum / frames_out
+    def __enter__(self) -> VideoReader:
+        return self
 
-    @staticmethod
-    def _guard(fn, q, errors, *args):
-        try:
-            fn(q, errors, *args)
-        except _Stop:
-            pass
-        except BaseException as exc:  # handed to the main thread
-            errors.append(exc)
-            if fn.__name__ == "_read":
-                with contextlib.suppress(queue.Full):
-                    q.put(("error", exc), timeout=1)
+    def __exit__(self, *exc) -> None:
+        self.container.close()
 
-    def _read(self, out: queue.Queue, errors) -> None:
-        """Demux and decode; frames (as RGB) and audio packets go to ``out`` in order."""
-        vin = self.vin
-        streams = [vin] + ([self.ain] if self.ain else [])
+    def stop(self) -> None:
+        """End the iteration at the next packet (thread-safe)."""
+        self.stopped.set()
+
+    @property
+    def rate(self) -> Fraction:
+        """The frame rate (average, else guessed, else 25)."""
+        return self.video.average_rate or self.video.guessed_rate or Fraction(25)
+
+    def estimated_frames(self) -> int | None:
+        """How many frames iteration will give, if it can be known (for progress bars)."""
+        if self.live:
+            return self.max_frames
+        vin = self.video
+        rate = float(vin.average_rate or vin.guessed_rate or 0)
+        duration = None
+        if vin.duration is not None and vin.time_base:
+            duration = float(vin.duration * vin.time_base)
+        elif self.container.duration:
+            duration = self.container.duration / 1e6
+        if self.start is None and self.end is None and vin.frames:
+            return int(vin.frames)
+        if duration is None or not rate:
+            return None
+        span = min(self.end if self.end is not None else duration, duration) - (self.start or 0)
+        return max(int(round(span * rate)), 0)
+
+    def __iter__(self):
+        vin = self.video
+        streams = [vin] + ([self.audio] if self.audio else [])
         if self.start:
             try:
-                self.inp.seek(int(self.start / vin.time_base), stream=vin, backward=True)
+                self.container.seek(int(self.start / vin.time_base), stream=vin, backward=True)
             except Exception:  # not seekable: decode from the start and skip
                 pass
         declared = vin.frames if not (self.start or self.end or self.live) else 0
-        n = self._decode(out, errors, streams)
+        yield from self._decode(streams)
+        n = self.frames
+        if self.stopped.is_set():
+            return
         if n == 0:
             span = " in that time range" if self.start or self.end else ""
             raise FuzzyError(self.label, f"no video frames could be decoded{span}; nothing written")
         if declared and declared - n > max(2, declared // 100):
             raise FuzzyError(self.label, f"truncated or corrupt: only {n} of {declared} frames "
                                          "could be decoded; nothing written")
-        _put(out, ("end", n), errors, self.stop)
 
-    def _decode(self, out: queue.Queue, errors, streams) -> int:
-        vin = self.vin
-        n = 0
-        rate = vin.average_rate or vin.guessed_rate or Fraction(25)
+    def _decode(self, streams):
+        vin = self.video
+        rate = self.rate
         t_first = None
         try:
-            for packet in self.inp.demux(*streams):
-                if self.stop.is_set():
-                    return n
+            for packet in self.container.demux(*streams):
+                if self.stopped.is_set():
+                    return
                 if packet.stream is not vin:
                     if packet.size and packet.pts is not None:
-                        _put(out, ("a", packet), errors, self.stop)
+                        if self.end is None or float(packet.pts * packet.time_base) < self.end:
+                            yield packet
                     continue
                 try:
                     decoded = packet.decode()
                 except Exception as exc:
-                    if self.live and n:
-                        return n
-                    raise FuzzyError(self.label, f"corrupt video data near frame {n + 1} ({_why(exc)}); "
+                    if self.live and self.frames:
+                        return
+                    raise FuzzyError(self.label, f"corrupt video data near frame {self.frames + 1} ({why(exc)}); "
                                                  "nothing written") from None
                 for frame in decoded:
-                    t = float(frame.time) if frame.pts is not None else n / float(rate)
+                    t = float(frame.time) if frame.pts is not None else self.frames / float(rate)
                     if self.start is not None and t < self.start - 1e-6:
                         continue
                     if self.end is not None and t >= self.end - 1e-6:
-                        return n
+                        return
                     if t_first is None:
                         t_first = t
                     if self.max_seconds is not None and t - t_first >= self.max_seconds:
-                        return n
+                        return
                     rgb = frame.to_ndarray(format="rgb24")
-                    _put(out, ("v", (rgb, frame.pts, t, frame.rotation)), errors, self.stop)
-                    n += 1
-                    if self.max_frames is not None and n >= self.max_frames:
-                        return n
-        except (FuzzyError, _Stop):
+                    yield Frame(rgb, frame.pts, t, frame.rotation)
+                    self.frames += 1
+                    if self.max_frames is not None and self.frames >= self.max_frames:
+                        return
+        except FuzzyError:
             raise
         except Exception as exc:
-            if self.live and n:
-                return n  # a stream that ends badly still gives what was recorded
-            raise FuzzyError(self.label, f"cannot read the video past frame {n} ({_why(exc)}); "
+            if self.live and self.frames:
+                return  # a stream that ends badly still gives what was recorded
+            raise FuzzyError(self.label, f"cannot read the video past frame {self.frames} ({why(exc)}); "
                                          "nothing written") from None
-        return n
 
-    def _analyse(self, frames: queue.Queue, hidden: queue.Queue, errors, advance, reader=None) -> None:
-        """Detect, track and hide; runs on the calling thread."""
-        anon, masker = self.anon, self.masker
-        rot_k = None
-        first_t = None
 
-        def emit(ready):
-            for (rgb, pts, t, k), mask in ready:
-                if k:
-                    mask = np.ascontiguousarray(np.rot90(mask, -k))
-                self.hidden_sum += float(mask.mean())
-                out = anon.hide(rgb, mask, self.params) if anon.method != "none" else rgb
-                _put(hidden, ("v", (out, pts, t - first_t, k)), errors)
-                advance()
+class VideoWriter:
+    """Write frames, with the audio of ``source`` passed through, to ``dst`` atomically.
 
-        while True:
-            try:
-                try:
-                    kind, payload = frames.get(timeout=0.5)
-                except queue.Empty:
-                    if reader is None or reader.is_alive() or not frames.empty():
-                        continue
-                    if errors:  # the reader died and could not say so
-                        raise errors[0] from None
-                    kind, payload = "end", None
-            except KeyboardInterrupt:
-                if not self.live or first_t is None:
-                    raise
-                self.stop.set()  # a live recording stops on Ctrl-C and keeps what it has
-                break
-            if kind == "error":
-                raise payload
-            if kind == "end":
-                break
-            if kind == "a":
-                _put(hidden, ("a", payload), errors)
-                continue
-            rgb, pts, t, rotation = payload
-            if first_t is None:
-                first_t = t if self.start is not None or self.live else 0.0
-                rot_k = int(round((rotation or 0) / 90)) % 4
-                _put(hidden, ("start", (rgb.shape, rotation or 0, first_t)), errors)
-            view = np.ascontiguousarray(np.rot90(rgb, rot_k)) if rot_k else rgb
-            try:
-                emit(masker.push((rgb, pts, t, rot_k), view))
-            except AnalysisError as exc:
-                raise FuzzyError(self.label, f"{exc}; nothing written (use --fail-safe to hide such frames whole)") from None
-            if errors:
-                break
-        if errors:
-            raise errors[0]
+    Use as a context manager: :meth:`begin` once (frame size, rotation and the
+    seconds cut from the start), then :meth:`write` frames and :meth:`audio`
+    packets of ``source.audio`` in any interleaving (audio that arrives before
+    :meth:`begin` waits for it), then :meth:`finish` (or leave the ``with``
+    block normally). Leaving it by an exception discards the file.
+    Frame rate, time base, tags and language come from ``source`` (a
+    :class:`VideoReader`); tags are kept only with ``keep_metadata``, location
+    tags only with ``keep_gps`` too.
+    """
+
+    def __init__(self, dst: str | Path, source: VideoReader, *, codec: str | None = None, crf: int | None = None,
+                 keep_metadata: bool = False, keep_gps: bool = False):
+        self.dst = Path(dst)
+        self.ext = self.dst.suffix.lower()
+        self.source = source
+        self.codec, self.crf = codec, crf
+        self.keep_metadata, self.keep_gps = keep_metadata, keep_gps
         try:
-            emit(masker.flush())
-        except AnalysisError as exc:
-            raise FuzzyError(self.label, f"{exc}; nothing written (use --fail-safe to hide such frames whole)") from None
+            choose_encoding(self.ext, codec, crf)  # fail before decoding anything
+        except ValueError as exc:
+            raise FuzzyError(self.dst, str(exc)) from None
+        self.written = 0
+        self.out = None
+        self._atomic = None
+        self._finished = False
 
-    def _write(self, inq: queue.Queue, errors, tmp: Path) -> None:
-        """Encode frames and mux them with the audio, in a thread."""
+    # -- context -----------------------------------------------------------------
+    def __enter__(self) -> VideoWriter:
         import av
 
+        self._atomic = atomic_path(self.dst)
+        tmp = self._atomic.__enter__()
         options = {"fflags": "+bitexact"}
         if self.ext == ".avi":
             # AVI has only a frame counter: shifting all timestamps for the audio
@@ -426,127 +377,161 @@ class _Job:
             options["avoid_negative_ts"] = "disabled"
         if self.ext in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "+faststart"
-        out = av.open(str(tmp), mode="w", container_options=options)
         try:
-            vout = aout = None
-            strip_sei = False
-            bsf: list = []  # [BitStreamFilterContext] once the encoder is open
-            audio_copy = False
-            decoder = resampler = None
-            offset = 0.0  # seconds cut from the start (--start, live)
-            early_audio: list = []
-            last_pts = None
-            vtb = None
-            cfr = self.ext == ".avi"
-            rate = self.vin.average_rate or self.vin.guessed_rate or Fraction(25)
-            audio_samples = 0
+            self.out = av.open(str(tmp), mode="w", container_options=options)
+        except BaseException as exc:
+            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self.vout = self.aout = None
+        self.strip_sei = False
+        self.bsf: list = []  # [BitStreamFilterContext] once the encoder is open
+        self.audio_copy = False
+        self.resampler = None
+        self.offset = 0.0  # seconds cut from the start (--start, live)
+        self.early_audio: list = []
+        self.last_pts = None
+        self.vtb = None
+        self.cfr = self.ext == ".avi"
+        self.audio_samples = 0
+        return self
 
-            def mux_audio(packet):
-                nonlocal decoder, resampler, audio_samples
-                if packet.pts is None:
-                    return
-                tb = packet.time_base
-                t = float(packet.pts * tb)
-                if self.end is not None and t >= self.end:
-                    return
-                if t < offset - 1e-6:
-                    return
-                if audio_copy:
-                    shift = int(round(offset / tb))
-                    packet.pts -= shift
-                    if packet.dts is not None:
-                        packet.dts -= shift
-                    else:
-                        packet.dts = packet.pts
-                    packet.stream = aout
-                    out.mux(packet)
-                    return
-                for frame in self.ain.codec_context.decode(packet):
-                    for rs in resampler.resample(frame):
-                        rs.pts = audio_samples
-                        rs.time_base = Fraction(1, aout.codec_context.sample_rate)
-                        audio_samples += rs.samples
-                        for p in aout.encode(rs):
-                            out.mux(p)
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            try:
+                if not self._finished:
+                    self.finish()
+                self._close()
+            except BaseException as e:  # nothing half-written stays behind
+                with contextlib.suppress(Exception):
+                    self._close()
+                self._atomic.__exit__(type(e), e, e.__traceback__)
+                raise
+        else:
+            with contextlib.suppress(Exception):
+                self._close()
+        return self._atomic.__exit__(exc_type, exc, tb)
 
-            while True:
-                kind, payload = inq.get()
-                if kind == "abort":
-                    return
-                if kind == "start":
-                    (h, w, _), rotation, offset = payload
-                    enc = choose_encoding(self.ext, self.codec, self.crf, (w, h))
-                    if cfr:
-                        enc.options["bf"] = "0"  # AVI has no timestamps to reorder B-frames by
-                    vout = out.add_stream(enc.codec, rate=rate, options=enc.options)
-                    vout.width, vout.height, vout.pix_fmt = w, h, enc.pix_fmt
-                    vtb = Fraction(1, 1) / rate if cfr else self.vin.time_base
-                    if vtb is None:
-                        vtb = Fraction(1, 90000)
-                    vout.codec_context.time_base = vtb
-                    vout.time_base = vtb
-                    if rotation:
-                        vout.set_display_rotation(int(round(rotation)))
-                    if self.keep_metadata:
-                        out.metadata.update(self._tags(self.inp.metadata))
-                        vout.metadata.update(self._tags(self.vin.metadata))
-                    if self.vin.language:
-                        vout.metadata["language"] = self.vin.language
-                    if self.ain is not None:
-                        aout, audio_copy = self._add_audio(out)
-                        if not audio_copy:
-                            ac = aout.codec_context
-                            resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
-                                                          frame_size=ac.frame_size or None)
-                    strip_sei = enc.codec == "libx264"
-                    for packet in early_audio:
-                        mux_audio(packet)
-                    early_audio = []
-                    continue
-                if kind == "a":
-                    if self.ain is None:
-                        continue
-                    if vout is None:
-                        early_audio.append(payload)
-                        continue
-                    mux_audio(payload)
-                    continue
-                if kind == "end":
-                    break
-                rgb, pts, t, _ = payload
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-                if cfr:
-                    p = int(round(t * rate))
-                else:
-                    p = int(round(t / vtb)) if pts is None or offset else int(pts)
-                if last_pts is not None and p <= last_pts:
-                    p = last_pts + 1
-                last_pts = p
-                frame.pts, frame.time_base = p, vtb
-                for packet in vout.encode(frame):
-                    if strip_sei and not bsf:
-                        bsf.append(self._sei_filter(vout))
-                    self._mux_video(out, packet, bsf)
-                self.written += 1
-            if vout is not None:
-                for packet in vout.encode(None):
-                    if strip_sei and not bsf:
-                        bsf.append(self._sei_filter(vout))
-                    self._mux_video(out, packet, bsf)
-                if bsf and bsf[0] is not None:
-                    for packet in bsf[0].filter(None):
-                        packet.stream = vout
-                        out.mux(packet)
-            if aout is not None and not audio_copy:
-                for frame in resampler.resample(None):
-                    frame.pts = audio_samples
-                    audio_samples += frame.samples
-                    for p in aout.encode(frame):
-                        out.mux(p)
-                for p in aout.encode(None):
-                    out.mux(p)
-        finally:
+    def _close(self) -> None:
+        out, self.out = self.out, None
+        if out is not None:
             out.close()
+
+    # -- frames and audio --------------------------------------------------------
+    def begin(self, shape: tuple[int, ...], rotation: float = 0, offset: float = 0.0) -> None:
+        """Open the encoder for ``(h, w, ...)`` frames shown rotated by ``rotation`` degrees."""
+        import av
+
+        src = self.source
+        self.offset = offset
+        h, w = shape[:2]
+        enc = choose_encoding(self.ext, self.codec, self.crf, (w, h))
+        if self.cfr:
+            enc.options["bf"] = "0"  # AVI has no timestamps to reorder B-frames by
+        rate = src.rate
+        out = self.out
+        vout = self.vout = out.add_stream(enc.codec, rate=rate, options=enc.options)
+        vout.width, vout.height, vout.pix_fmt = w, h, enc.pix_fmt
+        vtb = Fraction(1, 1) / rate if self.cfr else src.video.time_base
+        if vtb is None:
+            vtb = Fraction(1, 90000)
+        self.vtb = vtb
+        vout.codec_context.time_base = vtb
+        vout.time_base = vtb
+        if rotation:
+            vout.set_display_rotation(int(round(rotation)))
+        if self.keep_metadata:
+            out.metadata.update(self._tags(src.container.metadata))
+            vout.metadata.update(self._tags(src.video.metadata))
+        if src.video.language:
+            vout.metadata["language"] = src.video.language
+        if src.audio is not None:
+            self.aout, self.audio_copy = self._add_audio(out)
+            if not self.audio_copy:
+                ac = self.aout.codec_context
+                self.resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
+                                                   frame_size=ac.frame_size or None)
+        self.strip_sei = enc.codec == "libx264"
+        early, self.early_audio = self.early_audio, []
+        for packet in early:
+            self._mux_audio(packet)
+
+    def audio(self, packet) -> None:
+        """Pass one audio packet of ``source.audio`` through (copied or re-encoded)."""
+        if self.source.audio is None:
+            return
+        if self.vout is None:
+            self.early_audio.append(packet)
+            return
+        self._mux_audio(packet)
+
+    def write(self, rgb: np.ndarray, pts: int | None, t: float) -> None:
+        """Encode one RGB frame shown at ``t`` seconds (``pts`` in the source's time base, if any)."""
+        import av
+
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if self.cfr:
+            p = int(round(t * self.source.rate))
+        else:
+            p = int(round(t / self.vtb)) if pts is None or self.offset else int(pts)
+        if self.last_pts is not None and p <= self.last_pts:
+            p = self.last_pts + 1
+        self.last_pts = p
+        frame.pts, frame.time_base = p, self.vtb
+        for packet in self.vout.encode(frame):
+            if self.strip_sei and not self.bsf:
+                self.bsf.append(self._sei_filter(self.vout))
+            self._mux_video(packet)
+        self.written += 1
+
+    def finish(self) -> None:
+        """Flush the encoders and close the file (renamed into place when the ``with`` block ends)."""
+        out, vout, aout, bsf = self.out, self.vout, self.aout, self.bsf
+        if vout is not None:
+            for packet in vout.encode(None):
+                if self.strip_sei and not bsf:
+                    bsf.append(self._sei_filter(vout))
+                self._mux_video(packet)
+            if bsf and bsf[0] is not None:
+                for packet in bsf[0].filter(None):
+                    packet.stream = vout
+                    out.mux(packet)
+        if aout is not None and not self.audio_copy:
+            for frame in self.resampler.resample(None):
+                frame.pts = self.audio_samples
+                self.audio_samples += frame.samples
+                for p in aout.encode(frame):
+                    out.mux(p)
+            for p in aout.encode(None):
+                out.mux(p)
+        self._finished = True
+        self._close()
+
+    # -- helpers ------------------------------------------------------------------
+    def _mux_audio(self, packet) -> None:
+        if packet.pts is None:
+            return
+        tb = packet.time_base
+        t = float(packet.pts * tb)
+        if t < self.offset - 1e-6:
+            return
+        out, aout = self.out, self.aout
+        if self.audio_copy:
+            shift = int(round(self.offset / tb))
+            packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
+            else:
+                packet.dts = packet.pts
+            packet.stream = aout
+            out.mux(packet)
+            return
+        for frame in self.source.audio.codec_context.decode(packet):
+            for rs in self.resampler.resample(frame):
+                rs.pts = self.audio_samples
+                rs.time_base = Fraction(1, aout.codec_context.sample_rate)
+                self.audio_samples += rs.samples
+                for p in aout.encode(rs):
+                    out.mux(p)
 
     @staticmethod
     def _sei_filter(vout):
@@ -558,18 +543,19 @@ class _Job:
         except Exception:
             return None
 
-    def _mux_video(self, out, packet, bsf) -> None:
+    def _mux_video(self, packet) -> None:
+        bsf = self.bsf
         if not bsf or bsf[0] is None:
-            out.mux(packet)
+            self.out.mux(packet)
             return
         stream = packet.stream
         for p in bsf[0].filter(packet):
             p.stream = stream
-            out.mux(p)
+            self.out.mux(p)
 
     def _add_audio(self, out):
         """The output audio stream: a copy of the input's, else an encoder."""
-        ain = self.ain
+        ain = self.source.audio
         name = ain.codec_context.name
         if name in AUDIO_COPY.get(self.ext, set()):
             aout = out.add_stream_from_template(ain)
@@ -593,59 +579,3 @@ class _Job:
         if self.keep_gps:
             return dict(tags)
         return {k: v for k, v in tags.items() if not LOCATION_KEYS.search(k)}
-
-    # -- progress ----------------------------------------------------------------
-    def _total(self) -> int | None:
-        if self.live:
-            return self.max_frames
-        vin = self.vin
-        rate = float(vin.average_rate or vin.guessed_rate or 0)
-        duration = None
-        if vin.duration is not None and vin.time_base:
-            duration = float(vin.duration * vin.time_base)
-        elif self.inp.duration:
-            duration = self.inp.duration / 1e6
-        if self.start is None and self.end is None and vin.frames:
-            return int(vin.frames)
-        if duration is None or not rate:
-            return None
-        span = min(self.end if self.end is not None else duration, duration) - (self.start or 0)
-        return max(int(round(span * rate)), 0)
-
-    @contextlib.contextmanager
-    def _progress(self):
-        if self.quiet:
-            yield lambda: None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
-        from rich.text import Text
-
-        class Fps(ProgressColumn):
-            def render(self, task):
-                return Text(f"{task.speed:5.1f} frames/s" if task.speed else "  ... frames/s")
-
-        from rich.console import Console
-
-        with Progress(TextColumn(f"{Path(str(self.label)).name}"), BarColumn(), MofNCompleteColumn(), Fps(),
-                      TimeRemainingColumn(), transient=True, console=Console(stderr=True)) as bar:
-            task = bar.add_task("frames", total=self._total())
-            yield lambda: bar.advance(task)
-
-
-def _put(q: queue.Queue, item, errors, stop: threading.Event | None = None, block: bool = True) -> None:
-    """Put without deadlocking when the other side has died."""
-    while True:
-        try:
-            q.put(item, timeout=0.2)
-            return
-        except queue.Full:
-            if not block or errors or (stop is not None and stop.is_set()):
-                if stop is not None and stop.is_set() and block:
-                    raise _Stop
-                return
-
-
-def _drain(q: queue.Queue) -> None:
-    with contextlib.suppress(queue.Empty):
-        while True:
-            q.get_nowait()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..people import People, _clip_boxes
+from ..people import People, clip_boxes
 
 
 def union(people: People, shape: tuple[int, int]) -> np.ndarray:
@@ -26,7 +26,7 @@ def union(people: People, shape: tuple[int, int]) -> np.ndarray:
         if people.masks.shape[1:] != (h, w):
             raise ValueError(f"instance masks are {people.masks.shape[1:]}, frame is {(h, w)}")
         return people.masks.any(axis=0)
-    for x1, y1, x2, y2 in _clip_boxes(people.boxes, shape):
+    for x1, y1, x2, y2 in clip_boxes(people.boxes, shape):
         mask[y1:y2, x1:x2] = True
     return mask
 

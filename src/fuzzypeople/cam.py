@@ -1,5 +1,7 @@
 """``fuzzypeople cam``: anonymise a webcam or a network stream live into a file.
 
+A thin shell over :func:`fuzzypeople.pipeline.record`.
+
 >>> [c.name for c in commands()]
 ['cam']
 """
@@ -7,41 +9,12 @@
 from __future__ import annotations
 
 import sys
-import threading
 import time
 from pathlib import Path
 
 import click
 
-from ..errors import FuzzyError
-
-
-def open_source(source: str, fmt: str | None = None, options: dict | None = None):
-    """Open a camera (``0``, ``/dev/video0``) or a stream URL / file with PyAV."""
-    import av
-
-    target = source
-    if source.isdigit():
-        if sys.platform == "darwin":
-            fmt = fmt or "avfoundation"
-        elif sys.platform.startswith("win"):
-            raise FuzzyError(source, 'on Windows name the camera, e.g. "video=Integrated Camera" --format dshow')
-        else:
-            target, fmt = f"/dev/video{source}", fmt or "v4l2"
-    elif source.startswith("/dev/video"):
-        fmt = fmt or "v4l2"
-    if fmt is None and "://" not in source and not Path(source).exists():
-        raise FuzzyError(source, "no such camera, file or stream")
-    opts = dict(options or {})
-    if "://" in source:
-        opts.setdefault("timeout", "10000000")  # microseconds, for network streams
-    try:
-        return av.open(target, format=fmt, options=opts, timeout=10)
-    except Exception as exc:
-        from .video import _why
-
-        raise FuzzyError(source if target == source else f"{source} ({target})",
-                         f"cannot open camera or stream ({_why(exc)})") from None
+from .errors import FuzzyError
 
 
 @click.command("cam", context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,9 +46,10 @@ def cam(source, output, frames, seconds, fmt, size, fps, method, radius, targets
     Stops at --frames, --seconds, the end of the stream, or Ctrl-C; the file
     is complete in every case.
     """
-    from ..api import Anonymizer
-    from ..track import DEFAULT_HOLD
-    from .video import DEFAULT_EVERY, EXTENSIONS, _Job
+    from .api import Anonymizer
+    from .io.video import EXTENSIONS, open_stream
+    from .pipeline import DEFAULT_EVERY, Settings, record
+    from .track import DEFAULT_HOLD
 
     def fail(message: str, code: int = 1):
         click.echo(f"fuzzypeople: error: {message}", err=True)
@@ -90,24 +64,24 @@ def cam(source, output, frames, seconds, fmt, size, fps, method, radius, targets
         options["framerate"] = f"{fps:g}"
     t0 = time.perf_counter()
     try:
-        inp = open_source(source, fmt, options)
+        inp = open_stream(source, fmt, options)
     except FuzzyError as exc:
         fail(str(exc))
     try:
         with inp:
             if not inp.streams.video:
                 raise FuzzyError(source, "no video in this stream")
-            anon = Anonymizer(method, radius, targets=targets, fail_safe=fail_safe)
-            job = _Job(anon, inp, source, output, quiet=quiet, audio=not no_audio, crf=crf, codec=codec,
-                       every=detect_every or DEFAULT_EVERY, hold=DEFAULT_HOLD if hold is None else hold,
-                       live=True, max_frames=frames, max_seconds=seconds, stop=threading.Event())
-            people, _ = job.run()
+            settings = Settings(method=method, radius=radius, targets=targets, fail_safe=fail_safe,
+                                every=detect_every or DEFAULT_EVERY, hold=DEFAULT_HOLD if hold is None else hold,
+                                audio=not no_audio, crf=crf, codec=codec)
+            done = record(Anonymizer(settings=settings), inp, source, output, settings,
+                          max_frames=frames, max_seconds=seconds, quiet=quiet)
     except (FuzzyError, ValueError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted before the first frame; nothing written", code=130)
     if not quiet:
-        click.echo(f"{output}: {job.written} frames, {people} {'person' if people == 1 else 'people'} found, "
+        click.echo(f"{output}: {done.frames} frames, {done.people} {'person' if done.people == 1 else 'people'} found, "
                    f"{time.perf_counter() - t0:.1f} s", err=True)
 
 

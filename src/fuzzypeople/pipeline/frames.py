@@ -1,0 +1,107 @@
+"""Where a frame is anonymised: :func:`anonymize_frames`, for a photo and for every video frame.
+
+The stages are three calls on a *stages* object (a
+:class:`fuzzypeople.Anonymizer`):
+
+* ``stages.detect(rgb) -> People``             find the people (detect/)
+* ``stages.mask(people, (h, w)) -> bool mask``  the pixels to hide (masks/)
+* ``stages.hide(pixels, mask, params)``         hide them (obfuscate/)
+
+A *masker* runs the first two, in order, over a stream: :class:`StillMasker`
+on each frame alone (photos, arrays), or
+:class:`fuzzypeople.track.TemporalMasker` for video (detection cadence,
+tracking between analyses, gap filling). Both fail closed: a failed analysis
+raises :class:`~fuzzypeople.track.AnalysisError`, or with ``fail_safe`` hides
+the whole frame.
+
+>>> import numpy as np
+>>> from fuzzypeople import Anonymizer
+>>> anon = Anonymizer("solid", color=(255, 0, 255), targets="faces")
+>>> anon.detector = lambda rgb: People(np.array([[2, 2, 6, 6]]), [1.0], ["face"])  # a stand-in detector
+>>> img = np.zeros((32, 32, 3), np.uint8)
+>>> [(out[4, 4].tolist(), out[31, 31].tolist()) for _, out, _ in
+...  anonymize_frames(anon, [("photo", img, img, 0)], StillMasker(anon))]
+[([255, 0, 255], [0, 0, 0])]
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from ..people import People
+from ..track import AnalysisError
+
+
+def analyse(stages, rgb: np.ndarray, fail_safe: bool = False) -> tuple[People, np.ndarray]:
+    """Detect and build the mask of one RGB frame; fail closed (raise, or hide all with ``fail_safe``)."""
+    shape = rgb.shape[:2]
+    try:
+        people = stages.detect(rgb)
+        return people, stages.mask(people, shape)
+    except Exception:
+        if not fail_safe:
+            raise
+        return People.empty(), np.ones(shape, bool)
+
+
+class StillMasker:
+    """Each frame analysed on its own, at once (photos): the same interface as ``TemporalMasker``.
+
+    ``people`` counts the people found over all frames pushed.
+    """
+
+    def __init__(self, stages, fail_safe: bool = False):
+        self.stages = stages
+        self.fail_safe = fail_safe
+        self.frames = 0
+        self.people = 0
+
+    def push(self, item: Any, rgb: np.ndarray) -> list[tuple[Any, np.ndarray]]:
+        t = self.frames
+        self.frames += 1
+        try:
+            people, mask = analyse(self.stages, rgb, self.fail_safe)
+        except Exception as exc:
+            raise AnalysisError(t, exc) from exc
+        self.people += len(people)
+        return [(item, mask)]
+
+    def flush(self) -> list[tuple[Any, np.ndarray]]:
+        return []
+
+
+def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray, int]], masker, *,
+                     params=None, hide: bool = True) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """Anonymise a stream of frames, in order: detect -> track -> mask -> hide.
+
+    This is the one place where a frame is anonymised: photos (one frame,
+    :class:`StillMasker`), arrays (:meth:`fuzzypeople.Anonymizer.anonymize`)
+    and every frame of a video, file or camera
+    (:class:`~fuzzypeople.track.TemporalMasker`) all go through it.
+
+    Args:
+        stages: has ``detect``, ``mask`` and ``hide`` (an :class:`~fuzzypeople.Anonymizer`).
+        frames: ``(item, pixels, rgb, turns)`` tuples: ``item`` is handed back
+            untouched, ``pixels`` are hidden (any HxW[xC] uint8/uint16, as
+            stored), ``rgb`` is the 8-bit RGB the detectors see, upright:
+            ``pixels`` turned ``turns`` quarter turns (``np.rot90``).
+        masker: ``push(item, rgb) -> [(item, mask)]`` and ``flush()``.
+        params: the method's parameters (default: the stages').
+        hide: False to detect only (``method="none"``): pixels come back as they are.
+
+    Yields ``(item, hidden pixels, mask)`` for every frame, in order, as soon
+    as its mask is final (a tracking masker holds frames back a little).
+    Analysis failures raise :class:`~fuzzypeople.track.AnalysisError`.
+    """
+
+    def finish(ready):
+        for (item, pixels, turns), mask in ready:
+            if turns:
+                mask = np.ascontiguousarray(np.rot90(mask, -turns))
+            yield item, (stages.hide(pixels, mask, params) if hide else pixels), mask
+
+    for item, pixels, rgb, turns in frames:
+        yield from finish(masker.push((item, pixels, turns), rgb))
+    yield from finish(masker.flush())

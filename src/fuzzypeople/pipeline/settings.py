@@ -1,0 +1,142 @@
+"""Every option of a run, in one frozen object passed down once.
+
+:class:`Settings` holds what to hide and how (method and its parameters,
+detectors, mask growth), what to keep in the files written (metadata), and
+how videos are processed (detection cadence, tracking, encoder, time range).
+The command line builds one from its options; :class:`fuzzypeople.Anonymizer`
+builds one from its keyword arguments (or takes one with ``settings=``); the
+pipeline functions read it and nothing else.
+
+>>> s = Settings(method="pixelate", block=24)
+>>> s.params.block, s.every, s.for_video().tile_scale, s.boxes, s.for_video().boxes
+(24, 4, 1.0, False, True)
+>>> Settings(radius=-1)
+Traceback (most recent call last):
+...
+ValueError: radius, dilate and feather must be >= 0, block >= 1, strength >= 0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..detect.stack import TARGETS, parse_targets
+from ..obfuscate import Params, get
+from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD
+
+DEFAULT_DILATE = 4  # pixels; chosen on coco-people, see benchmarks/detection.py
+# Boxes grow by this share of their size on each side (chosen on coco-people).
+GROW = {"body": 0.05, "face": 0.25}
+DEFAULT_EVERY = 4  # video: run the detector on every 4th frame; see benchmarks/video_recall.py
+# Video analyses only every N-th frame, so it affords less tiling than photos: tiles
+# at native size (see benchmarks/video_recall.py and video_speed.py).
+DEFAULT_TILE_SCALE = 1.0
+# Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
+# nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
+# (benchmarks/video_recall.py), so frames are analysed at full size.
+DEFAULT_DETECT_SIZE: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All options; every field has the default the command line uses.
+
+    What to hide and how:
+        method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``
+            or ``none`` (detect only).
+        radius, shape, block, strength, color, seed: the methods' parameters
+            (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None`` scales
+            the scramble with the people's size. For a video, ``seed=None``
+            draws one random seed for the whole video.
+        targets: ``"bodies,faces"`` (default), ``"bodies"`` or ``"faces"``.
+        threshold: detector confidence threshold (None = each detector's own).
+        dilate: grow the mask by this many pixels (recall first).
+        feather: soften the edge over this many pixels *outside* the mask.
+        fail_safe: if analysis fails, hide the whole frame instead of failing.
+        body_detector, face_detector: detector choice: a body detector name
+            or a tuple of names (default NanoDet + MoveNet) and a face
+            detector name (see :class:`fuzzypeople.detect.stack.Stack`).
+        boxes: hide whole body boxes instead of each body's traced outline
+            (photos); :meth:`for_video` makes it True (tracked people are
+            boxes between analysed frames).
+        face_rule: hide a body region below every face found without a body.
+        tile_scale: small people: also look in tiles of the image enlarged this
+            much (0 = whole image only); None = the body detector's default
+            (1.5), :meth:`for_video` makes it 1.0.
+
+    Files written:
+        keep_metadata / keep_gps: keep EXIF/XMP or container tags (location
+            only with both).
+
+    Videos:
+        audio: keep the audio stream (copied if the container allows, else AAC/Opus).
+        crf / codec: video quality and encoder (see :func:`fuzzypeople.io.video.choose_encoding`).
+        start / end: process only this time range (seconds or ``[HH:]MM:SS``).
+        every / hold / lookahead: see :class:`fuzzypeople.track.TemporalMasker`.
+        detect_size: analyse frames shrunk to this max side (None = full size).
+    """
+
+    method: str = "scramble"
+    radius: int | None = None
+    shape: str = "square"
+    block: int = 16
+    strength: float = 25.0
+    color: tuple[int, int, int] = (0, 0, 0)
+    seed: int | None = None
+    targets: tuple[str, ...] | str = TARGETS
+    threshold: float | None = None
+    dilate: int = DEFAULT_DILATE
+    feather: int = 0
+    fail_safe: bool = False
+    body_detector: str | tuple[str, ...] | None = None
+    face_detector: str | None = None
+    boxes: bool = False
+    face_rule: bool = True
+    tile_scale: float | None = None
+    keep_metadata: bool = False
+    keep_gps: bool = False
+    audio: bool = True
+    crf: int | None = None
+    codec: str | None = None
+    start: float | str | None = None
+    end: float | str | None = None
+    every: int = DEFAULT_EVERY
+    detect_size: int | None = DEFAULT_DETECT_SIZE
+    hold: int = DEFAULT_HOLD
+    lookahead: int = DEFAULT_LOOKAHEAD
+
+    def __post_init__(self):
+        get(self.method)  # fail early on an unknown method
+        r = self.radius
+        if (r is not None and r < 0) or self.block < 1 or self.strength < 0 or self.dilate < 0 or self.feather < 0:
+            raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
+        color = self.color
+        if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
+            raise ValueError(f"color must be three values 0-255, got {color!r}")
+        object.__setattr__(self, "color", tuple(int(c) for c in color))
+        object.__setattr__(self, "targets", parse_targets(self.targets))
+
+    @property
+    def params(self) -> Params:
+        """The obfuscation method's parameters."""
+        return Params(radius=self.radius, shape=self.shape, block=self.block, strength=self.strength,
+                      color=self.color, seed=self.seed)
+
+    def detector_options(self) -> dict:
+        """Keyword arguments for :class:`fuzzypeople.detect.stack.Stack`."""
+        kw: dict = dict(targets=self.targets, threshold=self.threshold, outline=not self.boxes,
+                        face_rule=self.face_rule, tile_scale=self.tile_scale)
+        if self.body_detector:
+            kw["body"] = self.body_detector
+        if self.face_detector:
+            kw["face"] = self.face_detector
+        return kw
+
+    def for_video(self) -> Settings:
+        """These settings for a video: box masks, and the video ``tile_scale`` when not set."""
+        tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
+        return replace(self, tile_scale=tile_scale, boxes=True)
+
+    def replace(self, **changes) -> Settings:
+        """A copy with some fields changed (checked again)."""
+        return replace(self, **changes) if changes else self

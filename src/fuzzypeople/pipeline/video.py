@@ -1,0 +1,264 @@
+"""Videos, files and cameras: decode -> anonymise -> encode, in three threads.
+
+:func:`anonymize_video` (a file) and :func:`record` (a camera or stream) open
+a :class:`~fuzzypeople.io.video.VideoReader` and a
+:class:`~fuzzypeople.io.video.VideoWriter` and run :func:`stream`: a decode
+thread fills a short queue with frames and audio packets, the calling thread
+anonymises the frames (:func:`~fuzzypeople.pipeline.frames.anonymize_frames`
+with a :class:`~fuzzypeople.track.TemporalMasker`: detection on every
+``every``-th frame, tracking in between) and passes audio on, and an encode
+thread writes. Memory stays flat: the queues are short and at most
+``every + lookahead`` frames wait for their masks. The same scramble field is
+used on every frame (one seed per video, random unless given), so averaging
+frames reveals nothing new. Any failure leaves no output file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FuzzyError
+from ..io.paths import check_distinct, default_output
+from ..io.video import Frame, VideoReader, VideoWriter, check_input, check_output, open_file, parse_time
+from ..track import AnalysisError, TemporalMasker, scaled
+from .frames import anonymize_frames
+from .result import Result
+from .settings import Settings
+
+QUEUE = 8  # frames in flight between threads
+
+
+@dataclass
+class Stream:
+    """What :func:`stream` did."""
+
+    frames: int  # frames written
+    people: int  # distinct people (tracks) seen
+    hidden_share: float  # mean share of each frame hidden
+
+
+def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, settings: Settings | None = None, *,
+                    quiet: bool = False, **changes) -> Result:
+    """Anonymise one video file into ``dst`` (default ``NAME_anonymized.EXT``).
+
+    ``stages`` is a :class:`fuzzypeople.Anonymizer`; ``settings`` default to
+    its own, with any field given as a keyword changed (``every=2``,
+    ``end="0:30"``...). ``quiet`` hides the progress bar. Returns a
+    :class:`~fuzzypeople.pipeline.result.Result`; raises :class:`FuzzyError`
+    (one line, nothing written) when the input cannot be read or analysed.
+    """
+    settings = (settings or stages.settings).replace(**changes)
+    t0 = time.perf_counter()
+    src = Path(src)
+    dst = Path(dst) if dst is not None else default_output(src)
+    check_distinct(src, dst)
+    try:
+        start, end = parse_time(settings.start), parse_time(settings.end)
+    except ValueError as exc:
+        raise FuzzyError(src, str(exc)) from None
+    if start is not None and end is not None and end <= start:
+        raise FuzzyError(src, f"--end ({end:g} s) must be after --start ({start:g} s)")
+    check_input(src)
+    if settings.method == "none":
+        raise FuzzyError(src, "--method none hides nothing, and videos get no mask file; choose a method")
+    check_output(dst)
+    with VideoReader(open_file(src), src, start=start, end=end, audio=settings.audio) as reader:
+        done = stream(stages, reader, dst, settings, quiet=quiet)
+    return Result(src, dst, done.people, done.hidden_share, time.perf_counter() - t0)
+
+
+def record(stages, container, source: str, dst: str | Path, settings: Settings | None = None, *,
+           max_frames: int | None = None, max_seconds: float | None = None, quiet: bool = False) -> Stream:
+    """Anonymise a live camera or stream (an open PyAV container) into ``dst``.
+
+    Stops at ``max_frames``, ``max_seconds``, the end of the stream, or Ctrl-C
+    after the first frame; the file is complete in every case.
+    """
+    settings = settings or stages.settings
+    with VideoReader(container, source, audio=settings.audio, live=True, max_frames=max_frames,
+                     max_seconds=max_seconds, no_video="no video in this stream") as reader:
+        return stream(stages, reader, dst, settings, quiet=quiet)
+
+
+def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, quiet: bool = False) -> Stream:
+    """Read ``reader``, anonymise every frame, write ``dst`` (atomically), in three threads."""
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)
+    params = replace(settings.params, seed=int(seed))
+    masker = TemporalMasker(scaled(stages.detect, settings.detect_size), stages.mask, every=settings.every,
+                            hold=settings.hold, lookahead=settings.lookahead, fail_safe=settings.fail_safe,
+                            pad=settings.dilate + settings.feather)
+    writer = VideoWriter(dst, reader, codec=settings.codec, crf=settings.crf,
+                         keep_metadata=settings.keep_metadata, keep_gps=settings.keep_gps)
+    frames: queue.Queue = queue.Queue(QUEUE)
+    hidden: queue.Queue = queue.Queue(QUEUE)
+    errors: list[BaseException] = []
+    stop = reader.stopped
+    with writer:
+        decode = threading.Thread(target=_guard, args=(_decode, frames, errors, reader, stop, True), daemon=True)
+        encode = threading.Thread(target=_guard, args=(_encode, hidden, errors, writer, None, False), daemon=True)
+        decode.start()
+        encode.start()
+        try:
+            with _progress(reader) if not quiet else _no_progress() as advance:
+                share = _anonymise(stages, masker, params, settings.method != "none", reader, decode,
+                                   frames, hidden, errors, advance)
+        except BaseException:
+            stop.set()
+            _drain(frames)
+            _put(hidden, ("abort", None), errors)
+            encode.join(10)
+            decode.join(10)
+            raise
+        _put(hidden, ("end", None), errors)
+        encode.join()
+        decode.join()
+        if errors:
+            raise errors[0]
+    return Stream(writer.written, masker.people, share / max(writer.written, 1))
+
+
+def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: threading.Thread,
+               frames: queue.Queue, hidden: queue.Queue, errors: list, advance) -> float:
+    """On the calling thread: frames from ``frames`` through anonymize_frames into ``hidden``; audio passed on."""
+    first: list[float] = []  # the first frame's time, once seen
+
+    def inputs():
+        rot_k = 0
+        while True:
+            try:
+                try:
+                    kind, payload = frames.get(timeout=0.5)
+                except queue.Empty:
+                    if decode.is_alive() or not frames.empty():
+                        continue
+                    if errors:  # the decoder died and could not say so
+                        raise errors[0] from None
+                    kind, payload = "end", None
+            except KeyboardInterrupt:
+                if not reader.live or not first:
+                    raise
+                reader.stop()  # a live recording stops on Ctrl-C and keeps what it has
+                break
+            if kind == "error":
+                raise payload
+            if kind == "end":
+                break
+            if kind == "a":
+                _put(hidden, ("a", payload), errors)
+                continue
+            frame: Frame = payload
+            if not first:
+                first.append(frame.time if reader.start is not None or reader.live else 0.0)
+                rot_k = int(round((frame.rotation or 0) / 90)) % 4
+                _put(hidden, ("start", (frame.rgb.shape, frame.rotation or 0, first[0])), errors)
+            upright = np.ascontiguousarray(np.rot90(frame.rgb, rot_k)) if rot_k else frame.rgb
+            yield frame, frame.rgb, upright, rot_k
+            if errors:
+                break
+        if errors:
+            raise errors[0]
+
+    share = 0.0
+    try:
+        for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide):
+            share += float(mask.mean())
+            _put(hidden, ("v", (out, frame.pts, frame.time - first[0])), errors)
+            advance()
+    except AnalysisError as exc:
+        raise FuzzyError(reader.label, f"{exc}; nothing written (use --fail-safe to hide such frames whole)") from None
+    return share
+
+
+# -- the two other threads ----------------------------------------------------------
+
+
+class _Stop(Exception):
+    """The consumer has gone: stop producing."""
+
+
+def _guard(fn, q: queue.Queue, errors: list, obj, stop, report: bool) -> None:
+    """Run a thread's body; its exception goes to ``errors`` (and, if ``report``, down ``q``)."""
+    try:
+        fn(q, errors, obj, stop)
+    except _Stop:
+        pass
+    except BaseException as exc:  # handed to the main thread
+        errors.append(exc)
+        if report:
+            with contextlib.suppress(queue.Full):
+                q.put(("error", exc), timeout=1)
+
+
+def _decode(out: queue.Queue, errors: list, reader: VideoReader, stop: threading.Event) -> None:
+    """Frames (as RGB) and audio packets go to ``out`` in order, then ``("end", n)``."""
+    for item in reader:
+        _put(out, ("v" if isinstance(item, Frame) else "a", item), errors, stop)
+    _put(out, ("end", reader.frames), errors, stop)
+
+
+def _encode(inq: queue.Queue, errors: list, writer: VideoWriter, stop=None) -> None:
+    """Encode frames and mux them with the audio."""
+    while True:
+        kind, payload = inq.get()
+        if kind == "abort":
+            return
+        if kind == "start":
+            writer.begin(*payload)
+        elif kind == "a":
+            writer.audio(payload)
+        elif kind == "v":
+            writer.write(*payload)
+        elif kind == "end":
+            break
+    writer.finish()
+
+
+def _put(q: queue.Queue, item, errors: list, stop: threading.Event | None = None, block: bool = True) -> None:
+    """Put without deadlocking when the other side has died."""
+    while True:
+        try:
+            q.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            if not block or errors or (stop is not None and stop.is_set()):
+                if stop is not None and stop.is_set() and block:
+                    raise _Stop
+                return
+
+
+def _drain(q: queue.Queue) -> None:
+    with contextlib.suppress(queue.Empty):
+        while True:
+            q.get_nowait()
+
+
+# -- progress -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _no_progress():
+    yield lambda: None
+
+
+@contextlib.contextmanager
+def _progress(reader: VideoReader):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class Fps(ProgressColumn):
+        def render(self, task):
+            return Text(f"{task.speed:5.1f} frames/s" if task.speed else "  ... frames/s")
+
+    with Progress(TextColumn(f"{Path(str(reader.label)).name}"), BarColumn(), MofNCompleteColumn(), Fps(),
+                  TimeRemainingColumn(), transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("frames", total=reader.estimated_frames())
+        yield lambda: bar.advance(task)

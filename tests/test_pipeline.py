@@ -1,0 +1,97 @@
+"""The processing layer and the io it stands on: settings, the frame loop, video read/write."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import av
+import numpy as np
+import pytest
+
+from fuzzypeople import Anonymizer, Settings
+from fuzzypeople.io.video import Frame, VideoReader, VideoWriter, open_file
+from fuzzypeople.people import People
+from fuzzypeople.pipeline import StillMasker, anonymize_frames
+
+from test_video import H, W, make_video, probe
+
+
+def test_settings_are_one_frozen_object_shared_by_anonymizer():
+    s = Settings(method="pixelate", block=24, targets="faces", every=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.block = 8
+    a = Anonymizer("pixelate", block=24, targets="faces", every=2)
+    assert a.settings == s == Anonymizer(settings=s).settings == Anonymizer.from_settings(s).settings
+    assert a.params.block == 24 and s.targets == ("faces",)
+    with pytest.raises(TypeError):
+        Anonymizer("blur", settings=s)
+    with pytest.raises(TypeError):
+        Settings(no_such_option=1)
+    a.fail_safe = True  # stage knobs write through to the settings
+    assert a.settings.fail_safe and a.settings.block == 24
+    assert Settings().for_video().tile_scale == 1.0 and Settings(tile_scale=0).for_video().tile_scale == 0
+
+
+def test_anonymize_frames_keeps_order_items_and_turns_masks_back():
+    anon = Anonymizer("solid", color=(255, 0, 255), targets="faces", dilate=0)
+    seen = []
+
+    def detect(rgb):
+        seen.append(rgb.shape)
+        return People(np.array([[0, 0, 4, 2]], np.float32), [1.0], ["face"])  # top-left of the upright view
+
+    anon.detector = detect
+    anon.grow = {}
+    pixels = np.zeros((6, 10, 3), np.uint8)  # stored landscape, shown portrait (one quarter turn)
+    upright = np.ascontiguousarray(np.rot90(pixels, 1))
+    out = list(anonymize_frames(anon, [(i, pixels, upright, 1) for i in range(3)], StillMasker(anon)))
+    assert [item for item, _, _ in out] == [0, 1, 2] and seen == [(10, 6, 3)] * 3
+    item, hidden, mask = out[0]
+    assert mask.shape == (6, 10) and mask.sum() == 8
+    assert (np.rot90(hidden, 1)[:2, :4] == [255, 0, 255]).all()  # hidden where the detector saw it
+    assert (hidden[~mask] == 0).all()
+
+
+def test_reader_and_writer_copy_a_video_knowing_nothing_of_people(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    times = make_video(src, frames=8, vfr=True)
+    with VideoReader(open_file(src), src) as reader, VideoWriter(dst, reader) as writer:
+        assert reader.estimated_frames() == 8
+        kinds = []
+        for item in reader:
+            if isinstance(item, Frame):
+                if "v" not in kinds:
+                    writer.begin(item.rgb.shape, item.rotation)
+                writer.write(item.rgb, item.pts, item.time)
+                kinds.append("v")
+            else:
+                writer.audio(item)
+                kinds.append("a")
+    assert kinds.count("v") == 8 and "a" in kinds
+    after = probe(dst)
+    assert after["times"] == pytest.approx(times, abs=1e-3)
+    assert len(after["frames"]) == 8 and after["frames"][0].shape == (H, W, 3) and "audio" in after["streams"]
+
+
+def test_writer_left_by_an_exception_leaves_nothing(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    make_video(src, frames=3, audio=False)
+    with pytest.raises(RuntimeError), VideoReader(open_file(src), src) as reader, VideoWriter(dst, reader) as writer:
+        for frame in reader:
+            writer.begin(frame.rgb.shape)
+            writer.write(frame.rgb, frame.pts, frame.time)
+            raise RuntimeError("stop")
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_anonymizer_anonymize_video(tmp_path):
+    src = tmp_path / "walk.mkv"
+    make_video(src, frames=6, audio=False)
+    anon = Anonymizer("solid", color=(255, 0, 255), targets="faces")
+    calls = []
+    anon.detector = lambda rgb: calls.append(1) or People.empty()
+    res = anon.anonymize_video(src, every=2)
+    assert res.output == tmp_path / "walk_anonymized.mkv" and res.people == 0
+    assert len(calls) == 4  # frames 0, 2, 4 and the last one
+    with av.open(str(res.output)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 6
