@@ -78,13 +78,13 @@ def evaluate(anon, data: Path = DATA, limit: int | None = None) -> dict:
 # Candidates and combinations measured for issue #7, each through the real API
 # (label, Anonymizer options). --candidates runs them all in one process.
 CANDIDATES = [
-    ("before: NanoDet tiled 1.5x + CenterFace, boxes", dict(body_detector="nanodet", boxes=True, face_rule=False)),
+    ("NanoDet + CenterFace, boxes, no face rule", dict(body_detector="nanodet", boxes=True, face_rule=False)),
     ("NanoDet + CenterFace + face rule, boxes", dict(body_detector="nanodet", boxes=True)),
     ("MoveNet 256 + CenterFace + face rule, boxes", dict(body_detector="movenet", boxes=True)),
-    ("NanoDet + MoveNet + CenterFace + face rule, boxes", dict(boxes=True)),
+    ("--boxes: NanoDet + MoveNet + CenterFace + face rule, boxes", dict(boxes=True)),
     ("NanoDet + CenterFace + face rule, outlines", dict(body_detector="nanodet")),
     ("default: NanoDet + MoveNet + CenterFace + face rule, outlines", dict()),
-    ("default, --dilate 4", dict(dilate=4)),
+    ("default, --dilate 8", dict(dilate=8)),
     ("default, --dilate 12", dict(dilate=12)),
 ]
 
