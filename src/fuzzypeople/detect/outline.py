@@ -45,7 +45,7 @@ MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
 CROP = 1.25  # square crop side, as a multiple of the box's longer side
 SIZE = 256  # both segmenters take 256x256 RGB in [0, 1]
 THRESHOLD = 0.3  # probability counted as person
-MIN_FILL = 0.25  # mask covers less of its box than this: distrust it, keep the box
+MIN_FILL = 0.1  # mask covers less of its box than this: distrust it, keep the box
 MIN_CONFIDENCE = 0.7  # mean probability over the mask below this: keep the box
 AGREEMENT = 0.5  # the two segmenters' masks overlap less than this (IoU) inside the box: keep the box
 
