@@ -107,19 +107,10 @@ def photos() -> dict[str, np.ndarray]:
 
 
 def nanodet_input(rgb: np.ndarray, size: int) -> dict[str, np.ndarray]:
-    """detect/nanodet.py's preprocessing: BGR, letterboxed top-left, mean/std normalised, NCHW."""
-    import cv2
+    """detect/nanodet.py's own preprocessing: BGR, letterboxed top-left, mean/std normalised, NCHW."""
+    from fuzzypeople.detect.nanodet import preprocess
 
-    from fuzzypeople.detect.nanodet import MEAN, STD
-
-    h, w = rgb.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = min(size, round(h * scale)), min(size, round(w * scale))
-    canvas = np.broadcast_to(MEAN, (size, size, 3)).copy()
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    canvas[:nh, :nw] = cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (nw, nh), interpolation=interp)
-    x = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
-    return {"input_1": np.ascontiguousarray(x, np.float32)}
+    return {"input_1": preprocess(rgb, size)[0]}
 
 
 def movenet_input(rgb: np.ndarray, size: int) -> dict[str, np.ndarray]:

@@ -43,6 +43,26 @@ STD = np.array([57.375, 57.12, 58.395], np.float32)
 HEADS = {8: ("Identity:0", "Identity_3:0"), 16: ("Identity_1:0", "Identity_4:0"), 32: ("Identity_2:0", "Identity_5:0")}
 
 
+def preprocess(rgb: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, float]:
+    """``(x, scale)``: ``rgb`` letterboxed into the top-left of a ``size`` square, as the model wants.
+
+    ``x`` is ``1 x 3 x size x size`` float32, BGR, ``(x - MEAN) / STD`` (padding 0);
+    a pixel ``(py, px)`` of the image lands at ``(py * scale, px * scale)``.
+
+    >>> x, scale = preprocess(np.zeros((208, 104, 3), np.uint8))
+    >>> x.shape, scale
+    ((1, 3, 416, 416), 2.0)
+    """
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    nh, nw = min(size, round(h * scale)), min(size, round(w * scale))
+    canvas = np.broadcast_to(MEAN, (size, size, 3)).copy()
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    canvas[:nh, :nw] = cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (nw, nh), interpolation=interp)
+    x = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
+    return np.ascontiguousarray(x, np.float32), scale
+
+
 class NanoDet:
     def __init__(self, threshold: float | None = None, upscale: float = UPSCALE, tile_threshold: float | None = None):
         self.threshold = THRESHOLD if threshold is None else threshold
@@ -60,14 +80,8 @@ class NanoDet:
     def window(self, rgb: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window."""
         threshold = self.threshold if threshold is None else threshold
-        h, w = rgb.shape[:2]
-        scale = SIZE / max(h, w)
-        nh, nw = min(SIZE, round(h * scale)), min(SIZE, round(w * scale))
-        canvas = np.broadcast_to(MEAN, (SIZE, SIZE, 3)).copy()
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        canvas[:nh, :nw] = cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (nw, nh), interpolation=interp)
-        x = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
-        out = dict(zip(self.names, self.session.run(self.names, {self.input: np.ascontiguousarray(x)})))
+        x, scale = preprocess(rgb)
+        out = dict(zip(self.names, self.session.run(self.names, {self.input: x})))
         boxes, scores = [], []
         for stride, (score_name, box_name) in self.heads.items():
             s = out[score_name][0, :, PERSON]
