@@ -99,8 +99,9 @@ def main():
 @click.option("--end", default=None, metavar="TIME", help="Video: stop at this time (seconds or [HH:]MM:SS).")
 @click.option("--detect-every", type=click.IntRange(1), default=None, metavar="N", help="Video: run the detector on every N-th frame, tracking people in between (default: 4; 1 = every frame).")
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
+@click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold):
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -112,7 +113,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     from .io import image as image_io
     from .io.paths import expand_inputs, plan_output
     from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings, anonymize_photo, anonymize_video
-    from .track import DEFAULT_HOLD
+    from .track import DEFAULT_HOLD, DEFAULT_SWEEP
 
     anonymizers: dict[str, Anonymizer] = {}
 
@@ -129,7 +130,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             tile_scale=tile_scale, boxes=boxes, feather=feather, fail_safe=fail_safe,
             keep_metadata=keep_metadata, keep_gps=keep_gps, audio=not no_audio, crf=crf, codec=codec,
             start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
-            hold=DEFAULT_HOLD if hold is None else hold)
+            hold=DEFAULT_HOLD if hold is None else hold, tile_sweep=tile_sweep or DEFAULT_SWEEP)
     except ValueError as exc:
         _fail(str(exc))
     try:

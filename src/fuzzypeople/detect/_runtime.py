@@ -94,11 +94,15 @@ def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
 
 
 def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float = 0.5,
-          overlap: float = 0.25, max_tile_box: float = 0.5, detect_tile=None) -> tuple[np.ndarray, np.ndarray]:
+          overlap: float = 0.25, max_tile_box: float = 0.5, detect_tile=None,
+          keep_tile=None) -> tuple[np.ndarray, np.ndarray]:
     """Whole-image detections plus detections in overlapping tiles of the upscaled image.
 
     ``detect_window(rgb) -> (boxes, scores)`` runs a detector on one window;
-    ``detect_tile`` (default: the same) on each tile.
+    ``detect_tile`` (default: the same) on each tile. ``keep_tile(x1, y1, x2, y2)``
+    (a region in pixels of ``rgb``), when given, says which tiles to run at all
+    (video: only where something moved or someone was found, see
+    :class:`fuzzypeople.track.MotionTiles`).
     Small people get ``upscale * max(h, w) / tile`` times more pixels in a tile
     than in the whole-image pass. Two rules keep tiling from adding false
     alarms: tile boxes bigger than ``max_tile_box`` of a tile are dropped
@@ -119,6 +123,8 @@ def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float 
     detect_tile = detect_tile or detect_window
     for y0 in tile_starts(sh, tile, overlap):
         for x0 in tile_starts(sw, tile, overlap):
+            if keep_tile is not None and not keep_tile(*(np.array([x0, y0, x0 + tile, y0 + tile]) * to_image)):
+                continue
             b, s = detect_tile(scaled[y0 : y0 + tile, x0 : x0 + tile])
             small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_tile_box * tile
             tb.append((b[small] + [x0, y0, x0, y0]) * to_image)

@@ -69,6 +69,7 @@ class NanoDet:
         if tile_threshold is None:  # a threshold given by the user applies to tiles too
             tile_threshold = TILE_THRESHOLD if threshold is None else threshold
         self.tile_threshold = tile_threshold
+        self.tile_gate = None  # optional keep_tile(x1, y1, x2, y2) for the tiled pass (video)
         self.upscale = upscale
         self.session = onnx_session("nanodet.onnx")
         self.input = self.session.get_inputs()[0].name
@@ -99,7 +100,8 @@ class NanoDet:
         h, w = rgb.shape[:2]
         if self.upscale:
             boxes, scores = tiled(self.window, rgb, SIZE, self.upscale,
-                                  detect_tile=lambda tile: self.window(tile, self.tile_threshold))
+                                  detect_tile=lambda tile: self.window(tile, self.tile_threshold),
+                                  keep_tile=self.tile_gate)
         else:
             boxes, scores = self.window(rgb)
             keep = nms(boxes, scores, 0.5)

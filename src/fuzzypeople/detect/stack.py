@@ -146,6 +146,16 @@ class Stack:
 
             self.outliner = Outliner()
 
+    def gate_tiles(self, keep_tile) -> bool:
+        """Let ``keep_tile(x1, y1, x2, y2)`` choose the tiles of the tiled body detectors (None: all).
+
+        Returns whether any detector tiles (and so will use it).
+        """
+        gated = [d for d in self.bodies if hasattr(d, "tile_gate")]
+        for d in gated:
+            d.tile_gate = keep_tile
+        return bool(gated)
+
     def __call__(self, rgb: np.ndarray) -> People:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"detectors take HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")

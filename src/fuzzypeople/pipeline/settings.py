@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from ..detect.stack import TARGETS, parse_targets
 from ..obfuscate import Params, get
-from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD
+from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, DEFAULT_SWEEP
 
 DEFAULT_DILATE = 4  # pixels; chosen on coco-people, see benchmarks/detection.py
 # Boxes grow by this share of their size on each side (chosen on coco-people).
@@ -74,6 +74,10 @@ class Settings:
         start / end: process only this time range (seconds or ``[HH:]MM:SS``).
         every / hold / lookahead: see :class:`fuzzypeople.track.TemporalMasker`.
         detect_size: analyse frames shrunk to this max side (None = full size).
+        tile_sweep: run every small-people tile on every ``tile_sweep``-th
+            analysed frame, elsewhere only where the picture changed or
+            someone was found (1 = every tile always; see
+            :class:`fuzzypeople.track.MotionTiles`).
     """
 
     method: str = "scramble"
@@ -104,12 +108,15 @@ class Settings:
     detect_size: int | None = DEFAULT_DETECT_SIZE
     hold: int = DEFAULT_HOLD
     lookahead: int = DEFAULT_LOOKAHEAD
+    tile_sweep: int = DEFAULT_SWEEP
 
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
         r = self.radius
         if (r is not None and r < 0) or self.block < 1 or self.strength < 0 or self.dilate < 0 or self.feather < 0:
             raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
+        if self.tile_sweep < 1:
+            raise ValueError("tile_sweep must be >= 1")
         color = self.color
         if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
             raise ValueError(f"color must be three values 0-255, got {color!r}")

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import FuzzyError
 from ..io.paths import check_distinct, default_output
 from ..io.video import Frame, VideoReader, VideoWriter, check_input, check_output, open_file, parse_time
-from ..track import AnalysisError, TemporalMasker, scaled
+from ..track import AnalysisError, MotionTiles, TemporalMasker, scaled
 from .frames import anonymize_frames
 from .result import Result
 from .settings import Settings
@@ -88,11 +88,19 @@ def record(stages, container, source: str, dst: str | Path, settings: Settings |
         return stream(stages, reader, dst, settings, quiet=quiet)
 
 
+def video_detector(stages, settings: Settings):
+    """``stages.detect``, with the small-people tiles gated by motion (:class:`MotionTiles`) where it tiles."""
+    stack = getattr(stages, "detector", None)
+    if settings.tile_sweep > 1 and hasattr(stack, "gate_tiles"):
+        return MotionTiles(stages.detect, stack, settings.tile_sweep)
+    return stages.detect
+
+
 def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, quiet: bool = False) -> Stream:
     """Read ``reader``, anonymise every frame, write ``dst`` (atomically), in three threads."""
     seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)
     params = replace(settings.params, seed=int(seed))
-    masker = TemporalMasker(scaled(stages.detect, settings.detect_size), stages.mask, every=settings.every,
+    masker = TemporalMasker(scaled(video_detector(stages, settings), settings.detect_size), stages.mask, every=settings.every,
                             hold=settings.hold, lookahead=settings.lookahead, fail_safe=settings.fail_safe,
                             pad=settings.dilate + settings.feather)
     writer = VideoWriter(dst, reader, codec=settings.codec, crf=settings.crf,
