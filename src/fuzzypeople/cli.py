@@ -210,8 +210,8 @@ def _fail(message: str, code: int = 1):
     sys.exit(code)
 
 
-# Commands living in other modules register here (audit, sweep, cam).
-COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.cam:commands"]
+# Commands living in other modules register here (audit, sweep, cam, serve).
+COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.cam:commands", "fuzzypeople.web:commands"]
 
 
 def _register() -> None:
