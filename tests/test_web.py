@@ -331,6 +331,7 @@ def test_page_in_headless_chromium(live_server, tmp_path):
             page.locator(".modes button[data-mode=swipe]").click()
             page.locator("#swipe").fill("35")
             assert "inset" in page.locator("figure.after").evaluate("f => f.style.clipPath")
+            page.screenshot(path=str(tmp_path / "web-swipe.png"))
             page.locator(".modes button[data-mode=side]").click()
             page.screenshot(path=str(tmp_path / "web.png"), full_page=True)
 

@@ -202,6 +202,9 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # no DNS rebinding onto the local server
     anonymizers: dict[tuple, object] = {}
     models_lock = threading.Lock()
+    # One analysis at a time: the detectors' LiteRT interpreters and dlib are not thread-safe, and
+    # the machine's cores are better spent on one photo than shared by two. Hiding runs in parallel.
+    compute_lock = threading.Lock()
     auditor_box: dict = {}
 
     @app.middleware("http")
@@ -260,7 +263,8 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
             if targets not in upload.analysed:
                 anon = anonymizer(targets, "none")
                 try:
-                    upload.analysed[targets] = anon.analyse(upload.rgb)
+                    with compute_lock:
+                        upload.analysed[targets] = anon.analyse(upload.rgb)
                 except Exception as exc:  # fail closed: nothing is shown half-hidden
                     raise HTTPException(500, f"Analysis failed ({type(exc).__name__}); nothing to show.") from None
             return upload.analysed[targets]
@@ -406,10 +410,10 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         up = uploads.get(key)
         pixels, people, mask, _ = hidden(up, method, value, targets, color)
         aud = auditor()
-        with up.lock:
+        with up.lock, compute_lock:
             if up.studied is None:
                 up.studied = aud.study(up.rgb)
-        frame = aud.compare(up.studied, to_rgb8(pixels), 0)
+            frame = aud.compare(up.studied, to_rgb8(pixels), 0)
         faces, bodies = frame["faces"], frame["people"]
         return {
             "verdict": frame["verdict"],

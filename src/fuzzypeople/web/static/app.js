@@ -101,7 +101,7 @@ async function measure() {
     const r = await fetch("/api/audit/" + state.id + "?" + settings(), { signal });
     if (!r.ok) throw new Error(await errorText(r));
     const m = await r.json();
-    const of = (n, total) => total ? n + " of " + total : "none found in the original";
+    const of = (n, total) => total ? n + " of " + total : "none in original";
     $("m-faces").textContent = of(m.faces_still_detected, m.faces);
     $("m-reid").textContent = of(m.faces_reidentified, m.faces);
     $("m-bodies").textContent = of(m.bodies_still_detected, m.bodies);
@@ -121,8 +121,9 @@ async function measure() {
 function showPeople(info) {
   const n = info.people;
   $("people").textContent = String(n);
-  $("people-label").textContent = (n === 1 ? "person found" : "people found") + " · " +
-    info.bodies + (info.bodies === 1 ? " body, " : " bodies, ") + info.faces + (info.faces === 1 ? " face" : " faces");
+  $("people-label").textContent = n === 1 ? "person found" : "people found";
+  $("people-kinds").textContent = info.bodies + (info.bodies === 1 ? " body, " : " bodies, ") +
+    info.faces + (info.faces === 1 ? " face" : " faces") + " detected";
 }
 
 async function upload(file) {
@@ -160,6 +161,7 @@ async function upload(file) {
     setStatus("");
   } finally {
     $("stage").classList.remove("loading");
+    $("file").value = "";  // the same file can be chosen again
   }
 }
 
