@@ -252,6 +252,86 @@ def test_serve_warns_when_bound_beyond_loopback(monkeypatch):
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
 
 
+# -- short videos ------------------------------------------------------------------------------------
+def grace_clip(frames: int = 12) -> tuple[bytes, np.ndarray]:
+    """An MP4 of Grace Hopper's portrait standing still, and the frame."""
+    import av
+
+    from conftest import GRACE
+
+    still = np.asarray(Image.open(GRACE).convert("RGB").resize((256, 300)))
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 256, 300, "yuv420p"
+        for _ in range(frames):
+            c.mux(s.encode(av.VideoFrame.from_ndarray(still, "rgb24")))
+        c.mux(s.encode(None))
+    return buf.getvalue(), still
+
+
+def wait_for_job(c: TestClient, key: str) -> list[dict]:
+    """Poll the job until it ends (bounded by a count of polls, not by a clock); returns every status seen."""
+    seen = []
+    for _ in range(2000):
+        seen.append(c.get(f"/api/video/{key}").json())
+        if seen[-1]["status"] in ("done", "error"):
+            return seen
+        threading.Event().wait(0.1)
+    pytest.fail(f"the video job never ended: {seen[-1]}")
+
+
+def test_video_is_anonymised_in_a_job_with_progress_and_leaves_nothing_on_disk(tmp_path, monkeypatch):
+    import av
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    data, still = grace_clip()
+    c = client()
+    r = c.post("/api/video", params={"method": "solid", "color": "#00ff00", "name": "my clip.mp4"}, content=data,
+               headers={"content-type": "video/mp4"})
+    assert r.status_code == 202
+    key = r.json()["id"]
+    assert c.get(f"/api/video/{key}/result").status_code in (409, 200)
+    seen = wait_for_job(c, key)
+    final = seen[-1]
+    assert final["status"] == "done", final
+    assert final["total"] == 12 and final["done"] == 12 and final["people"] >= 1
+    assert all(s["done"] <= 12 for s in seen)
+    r = c.get(f"/api/video/{key}/result", params={"download": True})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.headers["content-disposition"] == 'attachment; filename="my_clip_anonymized.mp4"'
+    with av.open(io.BytesIO(r.content)) as got:
+        frames = [f.to_ndarray(format="rgb24") for f in got.decode(video=0)]
+    assert len(frames) == 12
+    face = (slice(70, 160), slice(90, 170))  # Grace's face in the 256x300 frame
+    for f in frames:
+        assert np.abs(f[face].astype(int) - [0, 255, 0]).mean() < 40, "a frame shows the face"
+    assert list(scratch.iterdir()) == [], "the video or its result was left on disk"
+    assert c.delete(f"/api/video/{key}").json() == {"forgotten": True}
+    assert c.get(f"/api/video/{key}").status_code == 404
+
+
+def test_video_uploads_are_checked():
+    c = client(Limits(max_video_bytes=50_000, max_video_frames=5))
+    data, _ = grace_clip()
+    r = c.post("/api/video", content=data, headers={"content-type": "video/ogg"})
+    assert r.status_code == 415 and "Send a video" in r.json()["detail"]
+    r = c.post("/api/video", params={"method": "none"}, content=data, headers={"content-type": "video/mp4"})
+    assert r.status_code == 422
+    r = c.post("/api/video", content=b"\0" * 60_000, headers={"content-type": "video/mp4"})
+    assert r.status_code == 413 and "larger than the" in r.json()["detail"]
+    key = c.post("/api/video", content=data, headers={"content-type": "video/mp4"}).json()["id"]
+    final = wait_for_job(c, key)[-1]
+    assert final["status"] == "error" and "the limit is 5" in final["message"]
+    assert c.get(f"/api/video/{key}/result").status_code == 409
+    key = c.post("/api/video", content=b"not a video" * 50, headers={"content-type": "video/mp4"}).json()["id"]
+    final = wait_for_job(c, key)[-1]
+    assert final["status"] == "error" and final["message"].startswith("Cannot anonymise this video")
+    assert "/tmp" not in final["message"] and "upload" not in final["message"]
+
+
 # -- the real page in headless Chromium ------------------------------------------------------------
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
@@ -363,3 +443,36 @@ def test_page_in_headless_chromium(live_server, tmp_path):
     # The only failed requests are the two refused uploads; no other error reached the console.
     assert [status for status, url in failed] == [415, 415] and all(u.startswith("/api/upload") for _, u in failed), failed
     assert [m for m in console if "status of 415" not in m] == [], console
+
+
+def test_short_video_in_headless_chromium(live_server, tmp_path):
+    chrome = _chromium()
+    if chrome is None:
+        pytest.skip("no Chromium found (install.sh apt-installs the Debian chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    expect = sync_api.expect
+    import av
+
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(grace_clip()[0])
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chrome, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+            page.goto(live_server + "/")
+            expect(page.locator("body")).to_have_attribute("data-ready", "1")
+            page.select_option("#method", "pixelate")
+            page.set_input_files("#file", str(clip))
+            expect(page.locator("#video-view")).to_be_visible()
+            expect(page.locator("#video-download")).to_be_visible(timeout=180_000)
+            expect(page.locator("#video-status")).to_contain_text("Done: 12 frames")
+            assert page.locator("#video-progress").evaluate("p => p.value === p.max")
+            expect(page.locator("#stage")).to_be_hidden()
+            page.screenshot(path=str(tmp_path / "web-video.png"))
+            with page.expect_download() as dl:
+                page.locator("#video-download").click()
+            assert dl.value.suggested_filename == "clip_anonymized.mp4"
+            with av.open(dl.value.path()) as got:
+                assert sum(1 for _ in got.decode(video=0)) == 12
+        finally:
+            browser.close()

@@ -34,12 +34,14 @@ import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from PIL import Image, UnidentifiedImageError
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import FuzzyError
 from ..io.image import FORMATS, ImageFile, encode_image, read_image, to_rgb8
 from ..obfuscate import METHODS
 from ..pipeline import Settings
+from .video import MAX_VIDEO_BYTES, MAX_VIDEO_FRAMES, MEDIA_TYPES, VIDEO_TYPES, Job, Jobs
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB
 MAX_SIDE = 8000  # pixels, either side
@@ -86,6 +88,8 @@ class Limits:
     max_side: int = MAX_SIDE
     max_pixels: int = MAX_PIXELS
     max_uploads: int = MAX_UPLOADS
+    max_video_bytes: int = MAX_VIDEO_BYTES
+    max_video_frames: int = MAX_VIDEO_FRAMES
 
 
 @dataclass
@@ -198,6 +202,7 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
     app = FastAPI(title="fuzzypeople", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.limits = limits
     app.state.uploads = uploads = Uploads(limits.max_uploads)
+    app.state.jobs = jobs = Jobs()
     hosts = sorted(set(allowed_hosts or []) | {"127.0.0.1", "localhost", "[::1]", "::1"})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # no DNS rebinding onto the local server
     anonymizers: dict[tuple, object] = {}
@@ -257,6 +262,19 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         c = color.lstrip("#")
         return tuple(int(c[i:i + 2], 16) for i in (0, 2, 4))
 
+    def setting_changes(method: str, value: float | None, color: str | None) -> dict:
+        """The slider's value and the colour, as changes to the method's parameters."""
+        changes: dict = {}
+        slider = SLIDERS.get(method)
+        if slider and value is not None:
+            if not slider["min"] <= value <= slider["max"]:
+                raise HTTPException(422, f"{slider['param']} must be between {slider['min']} and {slider['max']}")
+            changes[slider["param"]] = value if slider["param"] == "strength" else int(value)
+        rgb = parse_color(color)
+        if rgb is not None and method in COLOR_METHODS:
+            changes["color"] = rgb
+        return changes
+
     def analysed(upload: Upload, targets: tuple[str, ...]):
         """Detection and mask for these targets: computed once per upload, then cached."""
         with upload.lock:
@@ -276,16 +294,7 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         t = parse_targets(targets)
         people, mask = analysed(upload, t)
         anon = anonymizer(t, method)
-        changes: dict = {"seed": upload.seed}
-        slider = SLIDERS.get(method)
-        if slider and value is not None:
-            if not slider["min"] <= value <= slider["max"]:
-                raise HTTPException(422, f"{slider['param']} must be between {slider['min']} and {slider['max']}")
-            changes[slider["param"]] = value if slider["param"] == "strength" else int(value)
-        rgb = parse_color(color)
-        if rgb is not None and method in COLOR_METHODS:
-            changes["color"] = rgb
-        params = replace(anon.params, **changes)
+        params = replace(anon.params, seed=upload.seed, **setting_changes(method, value, color))
         return anon.hide(upload.image.pixels, mask, params), people, mask, params
 
     def found(people, mask) -> dict:
@@ -315,6 +324,19 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
     def preview_format(img: ImageFile) -> str:
         return "PNG" if img.pixels.dtype == np.uint16 or img.alpha is not None else "JPEG"
 
+    async def read_body(request: Request, limit: int) -> bytes:
+        """The request body, in memory, refused as soon as it passes ``limit`` bytes."""
+        too_big = f"This file is larger than the {limit / 1024 / 1024:.0f} MB limit."
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, too_big)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, too_big)
+        return bytes(body)
+
     # -- pages and assets ------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def index():
@@ -339,6 +361,7 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
             "colors": COLOR_METHODS,
             "targets": list(TARGET_CHOICES),
             "max_bytes": limits.max_bytes,
+            "max_video_bytes": limits.max_video_bytes,
             "max_side": limits.max_side,
             "max_pixels": limits.max_pixels,
         }
@@ -349,19 +372,7 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         if kind not in IMAGE_TYPES:
             raise HTTPException(415, f"Send a photo (JPEG, PNG, WebP, TIFF or BMP); got content type {kind or 'none'}.")
         t = parse_targets(targets)
-        declared = request.headers.get("content-length")
-        too_big = f"This file is larger than the {limits.max_bytes / 1024 / 1024:.0f} MB limit."
-        if declared and declared.isdigit() and int(declared) > limits.max_bytes:
-            raise HTTPException(413, too_big)
-        body = bytearray()
-        async for chunk in request.stream():  # in memory, and never more than the limit
-            body += chunk
-            if len(body) > limits.max_bytes:
-                raise HTTPException(413, too_big)
-        data = bytes(body)
-        del body
-        from starlette.concurrency import run_in_threadpool
-
+        data = await read_body(request, limits.max_bytes)
         image = await run_in_threadpool(decode, data, limits)
         del data
         up = Upload(image, safe_name(name), secrets.randbits(63))
@@ -376,6 +387,48 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         """Who is found with these targets (detected once per upload and targets, then cached)."""
         up = uploads.get(key)
         return found(*analysed(up, parse_targets(targets)))
+
+    # -- short videos: a background job with progress -------------------------------------
+    @app.post("/api/video")
+    async def video_upload(request: Request, targets: str = Query("bodies,faces"), method: str = "scramble",
+                           value: float | None = None, color: str | None = None, name: str | None = Query(None)):
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in VIDEO_TYPES:
+            raise HTTPException(415, f"Send a video (MP4, MOV, WebM, MKV or AVI); got content type {kind or 'none'}.")
+        if method not in METHODS or method == "none":
+            raise HTTPException(422, f"method must be one of {', '.join(m for m in METHODS if m != 'none')}")
+        changes = setting_changes(method, value, color)
+        settings = Settings(method=method, targets=parse_targets(targets), **changes).for_video()
+        data = await read_body(request, limits.max_video_bytes)
+        if not data:
+            raise HTTPException(400, "The upload is empty.")
+        ext = VIDEO_TYPES[kind]
+        key = jobs.start(data, Job(safe_name(name), ext), settings, limits.max_side, limits.max_video_frames)
+        return JSONResponse({"id": key}, status_code=202, headers=NO_STORE)
+
+    @app.get("/api/video/{key}")
+    def video_status(key: str):
+        return job_or_404(key).public()
+
+    @app.get("/api/video/{key}/result")
+    def video_result(key: str, download: bool = False):
+        job = job_or_404(key)
+        if job.status != "done" or job.result is None:
+            raise HTTPException(409, "This video is not ready yet.")
+        headers = dict(NO_STORE)
+        if download:
+            headers["Content-Disposition"] = f'attachment; filename="{job.name}_anonymized{job.ext}"'
+        return Response(job.result, media_type=MEDIA_TYPES[job.ext], headers=headers)
+
+    @app.delete("/api/video/{key}")
+    def video_forget(key: str):
+        return {"forgotten": jobs.drop(key)}
+
+    def job_or_404(key: str) -> Job:
+        job = jobs.get(key)
+        if job is None:
+            raise HTTPException(404, "This video is no longer on the server; upload it again.")
+        return job
 
     @app.delete("/api/upload/{key}")
     def forget(key: str):

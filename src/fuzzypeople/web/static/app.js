@@ -126,9 +126,88 @@ function showPeople(info) {
     info.faces + (info.faces === 1 ? " face" : " faces") + " detected";
 }
 
+function showVideoView(on) {
+  $("video-view").hidden = !on;
+  $("stage").hidden = on;
+  $("modes").hidden = on;
+}
+
+async function uploadVideo(file) {
+  if (file.size > state.config.max_video_bytes) {
+    showError("This video is larger than the " + mb(state.config.max_video_bytes) + " limit.");
+    return;
+  }
+  const q = new URLSearchParams(settings());
+  q.set("name", file.name);
+  showVideoView(true);
+  clearTimeout(meterTimer);
+  if (meterAbort) meterAbort.abort();
+  $("spinner").hidden = true;
+  $("verdict").textContent = "photos only";
+  $("verdict").className = "verdict";
+  ["m-faces", "m-reid", "m-bodies", "m-altered"].forEach((k) => { $(k).textContent = "–"; });
+  $("reasons").textContent = "For a video, run: fuzzypeople audit ORIGINAL ANONYMISED";
+  $("video-name").textContent = file.name;
+  $("video-result").hidden = true;
+  $("video-download").hidden = true;
+  $("video-progress").removeAttribute("value");
+  $("video-status").textContent = "Uploading…";
+  try {
+    const r = await fetch("/api/video?" + q, {
+      method: "POST", headers: { "Content-Type": file.type }, body: file,
+    });
+    if (!r.ok) throw new Error(await errorText(r));
+    const { id } = await r.json();
+    if (state.videoId) fetch("/api/video/" + state.videoId, { method: "DELETE" });
+    state.videoId = id;
+    pollVideo(id);
+  } catch (e) {
+    showError(e.message);
+    $("video-status").textContent = "";
+    showVideoView(Boolean(state.videoId));
+  }
+}
+
+async function pollVideo(id) {
+  if (id !== state.videoId) return;
+  const r = await fetch("/api/video/" + id);
+  if (!r.ok) { showError(await errorText(r)); return; }
+  const job = await r.json();
+  const bar = $("video-progress");
+  if (job.total) { bar.max = job.total; bar.value = Math.min(job.done, job.total); }
+  if (job.status === "error") {
+    bar.value = 0;
+    $("video-status").textContent = "";
+    showError(job.message);
+    return;
+  }
+  if (job.status !== "done") {
+    $("video-status").textContent = job.status === "queued" ? "Waiting for the previous video…" :
+      "Hiding people: frame " + job.done + (job.total ? " of " + job.total : "");
+    setTimeout(() => pollVideo(id), 500);
+    return;
+  }
+  bar.max = 1; bar.value = 1;
+  $("video-status").textContent = "Done: " + job.done + " frames, " + job.people +
+    (job.people === 1 ? " person" : " people") + " tracked.";
+  $("people").textContent = String(job.people);
+  $("people-label").textContent = job.people === 1 ? "person tracked" : "people tracked";
+  $("people-kinds").textContent = "in the video";
+  $("status").textContent = "";
+  $("video-result").src = "/api/video/" + id + "/result";
+  $("video-result").hidden = false;
+  $("video-download").href = "/api/video/" + id + "/result?download=true";
+  $("video-download").hidden = false;
+}
+
 async function upload(file) {
   showError("");
   if (!file) return;
+  if (file.type.startsWith("video/")) {
+    await uploadVideo(file);
+    $("file").value = "";
+    return;
+  }
   if (file.size > state.config.max_bytes) {
     showError("This file is larger than the " + mb(state.config.max_bytes) + " limit.");
     return;
@@ -149,10 +228,10 @@ async function upload(file) {
     state.name = file.name;
     state.autoRadius = info.auto_radius || null;
     state.values = {};
+    showVideoView(false);
     showPeople(info);
     setStatus(info.width + " × " + info.height + " px · " + (100 * info.hidden_share).toFixed(1) + " % hidden");
     $("before").src = "/api/original/" + info.id;
-    $("controls").disabled = false;
     $("stage").classList.remove("empty");
     configureSlider();
     refresh();
