@@ -313,6 +313,29 @@ def test_video_is_anonymised_in_a_job_with_progress_and_leaves_nothing_on_disk(t
     assert c.get(f"/api/video/{key}").status_code == 404
 
 
+def test_stopping_the_server_removes_a_running_video_from_disk(tmp_path, monkeypatch):
+    import fuzzypeople.pipeline
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(stages, src, dst, settings, quiet=True):  # a job still running when the server stops
+        started.set()
+        release.wait(60)
+        raise RuntimeError("stopped")
+
+    monkeypatch.setattr(fuzzypeople.pipeline, "anonymize_video", stuck)
+    with TestClient(create_app(), base_url="http://127.0.0.1") as c:  # runs the app's startup and shutdown
+        key = c.post("/api/video", content=grace_clip(4)[0], headers={"content-type": "video/mp4"}).json()["id"]
+        assert started.wait(60)
+        assert len(list(scratch.iterdir())) == 1  # the job's private folder, while it runs
+        assert c.get(f"/api/video/{key}").json()["status"] == "running"
+    assert list(scratch.iterdir()) == [], "the running video was left on disk after the server stopped"
+    release.set()
+
+
 def test_video_uploads_are_checked():
     c = client(Limits(max_video_bytes=50_000, max_video_frames=5))
     data, _ = grace_clip()

@@ -25,7 +25,7 @@ import secrets
 import tempfile
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -199,10 +199,17 @@ def safe_name(name: str | None) -> str:
 
 def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None) -> FastAPI:
     """The web app. ``allowed_hosts``: Host header values accepted (default: loopback names)."""
-    app = FastAPI(title="fuzzypeople", docs_url=None, redoc_url=None, openapi_url=None)
+    jobs = Jobs()
+
+    @asynccontextmanager
+    async def lifespan(app):
+        yield
+        jobs.close()  # stopping: no video left behind in a temporary folder
+
+    app = FastAPI(title="fuzzypeople", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.limits = limits
     app.state.uploads = uploads = Uploads(limits.max_uploads)
-    app.state.jobs = jobs = Jobs()
+    app.state.jobs = jobs
     hosts = sorted(set(allowed_hosts or []) | {"127.0.0.1", "localhost", "[::1]", "::1"})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)  # no DNS rebinding onto the local server
     anonymizers: dict[tuple, object] = {}

@@ -13,6 +13,7 @@ thin :class:`Counting` wrapper around the Anonymizer's stages.
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import threading
 from collections import OrderedDict
@@ -77,6 +78,14 @@ class Jobs:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._run = threading.Lock()  # one video at a time: two cores are shared with the photos
+        self._folders: set[str] = set()  # private temp folders of running jobs
+
+    def close(self) -> None:
+        """Remove the temporary folders of jobs still running (the server is stopping); they then fail."""
+        with self._lock:
+            folders = list(self._folders)
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def get(self, key: str) -> Job | None:
         with self._lock:
@@ -95,10 +104,10 @@ class Jobs:
                 if old.status in ("queued", "running"):
                     break  # never drop a running job; the newest waits its turn
                 self._jobs.pop(old_key)
-        threading.Thread(target=self._work, args=(job, data, settings, max_side, max_frames), daemon=True).start()
+        threading.Thread(target=self._work, args=(job, [data], settings, max_side, max_frames), daemon=True).start()
         return key
 
-    def _work(self, job: Job, data: bytes, settings, max_side: int, max_frames: int) -> None:
+    def _work(self, job: Job, box: list, settings, max_side: int, max_frames: int) -> None:
         from ..api import Anonymizer
         from ..io.video import VideoReader, open_file
         from ..pipeline import anonymize_video
@@ -106,23 +115,28 @@ class Jobs:
         with self._run:
             job.status = "running"
             try:
-                with tempfile.TemporaryDirectory(prefix="fuzzypeople-") as folder:
-                    src = Path(folder) / f"upload{job.ext}"
-                    dst = Path(folder) / f"result{job.ext}"
-                    src.write_bytes(data)
-                    del data
-                    with VideoReader(open_file(src), "video") as reader:
-                        w, h = reader.video.width, reader.video.height
-                        job.total = reader.estimated_frames()
-                    if max(w, h) > max_side:
-                        raise FuzzyError(None, f"This video is {w}x{h} pixels; the limit is {max_side} pixels a side.")
-                    if job.total is not None and job.total > max_frames:
-                        raise FuzzyError(None, f"This video has about {job.total} frames; the limit is {max_frames} "
-                                               "(a short clip). Use the command line for long videos.")
-                    stages = Counting(Anonymizer(settings=settings), job)
-                    res = anonymize_video(stages, src, dst, settings, quiet=True)
-                    job.people = int(res.people)
-                    job.result = dst.read_bytes()
+                with tempfile.TemporaryDirectory(prefix="fuzzypeople-", ignore_cleanup_errors=True) as folder:
+                    with self._lock:
+                        self._folders.add(folder)
+                    try:
+                        src = Path(folder) / f"upload{job.ext}"
+                        dst = Path(folder) / f"result{job.ext}"
+                        src.write_bytes(box.pop())  # the only reference to the upload's bytes goes
+                        with VideoReader(open_file(src), "video") as reader:
+                            w, h = reader.video.width, reader.video.height
+                            job.total = reader.estimated_frames()
+                        if max(w, h) > max_side:
+                            raise FuzzyError(None, f"it is {w}x{h} pixels; the limit is {max_side} pixels a side")
+                        if job.total is not None and job.total > max_frames:
+                            raise FuzzyError(None, f"it has about {job.total} frames; the limit is {max_frames} "
+                                                   "(a short clip). Use the command line for long videos")
+                        stages = Counting(Anonymizer(settings=settings), job)
+                        res = anonymize_video(stages, src, dst, settings, quiet=True)
+                        job.people = int(res.people)
+                        job.result = dst.read_bytes()
+                    finally:
+                        with self._lock:
+                            self._folders.discard(folder)
                 job.status = "done"
             except FuzzyError as exc:
                 job.status, job.message = "error", f"Cannot anonymise this video: {exc.problem}"
