@@ -435,7 +435,13 @@ def test_page_in_headless_chromium(live_server, tmp_path):
             page.locator("#swipe").fill("35")
             assert "inset" in page.locator("figure.after").evaluate("f => f.style.clipPath")
             page.screenshot(path=str(tmp_path / "web-swipe.png"))
+            page.locator(".modes button[data-mode=toggle]").click()
+            expect(page.locator("figure.before")).to_be_hidden()
+            page.locator("#flip").click()  # show the original
+            expect(page.locator("figure.before")).to_be_visible()
+            expect(page.locator("figure.after")).to_be_hidden()
             page.locator(".modes button[data-mode=side]").click()
+            expect(page.locator("figure.after")).to_be_visible()
             page.screenshot(path=str(tmp_path / "web.png"), full_page=True)
 
             with page.expect_download() as dl:
@@ -461,6 +467,19 @@ def test_page_in_headless_chromium(live_server, tmp_path):
             expect(error).to_contain_text("larger than the 2 MB limit")
             page.screenshot(path=str(tmp_path / "web-error.png"), full_page=True)
             expect(after).to_have_attribute("data-version", "3")  # the last good result is still shown
+
+            # Drag and drop works too, and hiding faces only finds fewer people than whole people.
+            drop = page.evaluate_handle("""bytes => { const t = new DataTransfer();
+                t.items.add(new File([new Uint8Array(bytes)], 'dropped.jpg', {type: 'image/jpeg'})); return t; }""",
+                                        list(photo.read_bytes()))
+            page.dispatch_event("#drop", "drop", {"dataTransfer": drop})
+            expect(after).to_have_attribute("data-version", "4", timeout=120_000)
+            expect(error).to_be_hidden()
+            whole = page.locator("#people-kinds").inner_text()
+            page.select_option("#targets", "faces")
+            expect(page.locator("#people-kinds")).to_have_text("0 bodies, 1 face detected", timeout=120_000)
+            expect(after).to_have_attribute("data-version", "5", timeout=60_000)
+            assert whole != "0 bodies, 1 face detected"
         finally:
             browser.close()
     # The only failed requests are the two refused uploads; no other error reached the console.
