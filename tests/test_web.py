@@ -466,6 +466,7 @@ def test_page_in_headless_chromium(live_server, tmp_path):
             page.set_input_files("#file", files=[{"name": "huge.jpg", "mimeType": "image/jpeg",
                                                   "buffer": b"\xff\xd8" + b"\0" * (3 * 1024 * 1024)}])
             expect(error).to_contain_text("larger than the 2 MB limit")
+            assert page.locator("#file").evaluate("f => f.files.length") == 0  # the picker names no refused file
             page.screenshot(path=str(tmp_path / "web-error.png"), full_page=True)
             expect(after).to_have_attribute("data-version", "3")  # the last good result is still shown
 

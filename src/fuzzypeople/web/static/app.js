@@ -205,7 +205,6 @@ async function upload(file) {
   if (!file) return;
   if (file.type.startsWith("video/")) {
     await uploadVideo(file);
-    $("file").value = "";
     return;
   }
   if (file.size > state.config.max_bytes) {
@@ -240,7 +239,6 @@ async function upload(file) {
     setStatus("");
   } finally {
     $("stage").classList.remove("loading");
-    $("file").value = "";  // the same file can be chosen again
   }
 }
 
@@ -288,7 +286,8 @@ async function init() {
   $("method").value = "scramble";
   configureSlider();
 
-  $("file").addEventListener("change", (e) => upload(e.target.files[0]));
+  // Reset the picker after every try (good or refused), so it never names a file that is not shown.
+  $("file").addEventListener("change", (e) => upload(e.target.files[0]).finally(() => { $("file").value = ""; }));
   const drop = $("drop");
   ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
   ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
