@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    # chromium: the HTML audit report test opens the report in a real browser.
+    # chromium: the HTML audit report test and the web app test (Playwright) open pages in a real browser.
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends chromium >/dev/null

@@ -5,7 +5,7 @@ to :func:`~fuzzypeople.pipeline.anonymize_photo` or
 :func:`~fuzzypeople.pipeline.anonymize_video`.
 
 ``fuzzypeople INPUT...`` anonymises photos and videos (the ``run`` command,
-implied). Other commands (``audit``, ``sweep``, ``cam``) are registered by
+implied). Other commands (``audit``, ``sweep``, ``cam``, ``serve``) are registered by
 their own modules in :data:`COMMANDS`.
 """
 
@@ -66,6 +66,7 @@ def main():
     fuzzypeople photos/ -o anon/              (folders recursed, layout kept)
     fuzzypeople audit photo.jpg photo_anonymized.jpg
     fuzzypeople sweep photo.jpg --radius 0,4,16,64
+    fuzzypeople serve                         (the web app, http://127.0.0.1:8000/)
 
     Run `fuzzypeople run --help` for every anonymising option.
     """
@@ -211,8 +212,8 @@ def _fail(message: str, code: int = 1):
     sys.exit(code)
 
 
-# Commands living in other modules register here (audit, sweep, cam).
-COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.cam:commands"]
+# Commands living in other modules register here (audit, sweep, cam, serve).
+COMMANDS: list[str] = ["fuzzypeople.audit.cli:commands", "fuzzypeople.cam:commands", "fuzzypeople.web:commands"]
 
 
 def _register() -> None:
