@@ -114,7 +114,7 @@ def test_unknown_method_is_a_clear_error(astronaut, mask):
 
 @pytest.mark.parametrize("height,expected", [(50, 16), (100, 32), (400, 64), (800, 64)])
 def test_auto_radius_grows_with_the_people(height, expected):
-    """Default scramble: close-ups get more static than distant figures (0.2 of
+    """Default scramble: close-ups get more static than distant figures (0.25 of
     the region's shorter side, here min(height, 200), at least 16, a power of two)."""
     y, x = np.mgrid[:1000, :400]
     img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)  # each pixel knows where it is
@@ -138,11 +138,11 @@ def _two_people():
 
 
 def test_auto_strength_is_per_region_not_per_image():
-    """Scramble: the small figure keeps radius 16, the big one gets 64 (0.2 x 320 -> 64)."""
+    """Scramble: the small figure keeps radius 16, the big one gets 128 (0.25 x 320 -> 128)."""
     img, small, big = _two_people()
     out = obfuscate(img, small | big, "scramble", Params(seed=0))
     moved = np.maximum(np.abs(out[..., 0].astype(int) - img[..., 0]), np.abs(out[..., 1].astype(int) - img[..., 1]))
-    assert moved[small].max() == 16 and moved[big].max() == 64
+    assert moved[small].max() == 16 and moved[big].max() == 128
 
 
 @pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 8, 64)])
@@ -160,14 +160,14 @@ def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
         assert (blk == blk[0]).all()
 
 
-@pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 64), ("pixelate", "block", 16, 64),
+@pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 128), ("pixelate", "block", 16, 64),
                                                      ("blur", "strength", 25, 64)])
 def test_fixed_values_are_obeyed_and_weak_ones_warned(method, key, weak, strong):
     from fuzzypeople.obfuscate import PrivacyWarning
 
     img, _, big = _two_people()
     img8 = (img % 251).astype(np.uint8)
-    with pytest.warns(PrivacyWarning, match=f"--{key} {weak} is below the 64"):
+    with pytest.warns(PrivacyWarning, match=f"--{key} {weak} is below the {strong} "):
         out = obfuscate(img8, big, method, Params(seed=0, **{key: weak}))
     assert (out[big] != img8[big]).any()
     import warnings

@@ -77,13 +77,13 @@ def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int =
 
 
 AUTO_MIN = 16
-AUTO_SHARE = 0.2
+AUTO_SHARE = 0.25
 
 
 def radius_for_side(side: int, share: float | None = None) -> int:
     """Auto radius for a region whose box's shorter side is ``side`` px.
 
-    >>> radius_for_side(100), radius_for_side(400), radius_for_side(1000)   # 20, 80, 200 rounded up
+    >>> radius_for_side(100), radius_for_side(400), radius_for_side(1000)   # 25, 100, 250 rounded up
     (32, 128, 256)
     """
     return power_of_two_at_least(max(AUTO_MIN, (AUTO_SHARE if share is None else share) * side))
@@ -93,7 +93,7 @@ def auto_radius(mask: np.ndarray, share: float | None = None) -> int:
     """The largest auto radius any region of ``mask`` gets (0 for an empty mask).
 
     >>> m = np.zeros((1000, 800), bool); m[100:700, 300:500] = True   # 600 x 200 px
-    >>> auto_radius(m), auto_radius(m[:150])                          # 40 -> 64; 50 px side -> 16
+    >>> auto_radius(m), auto_radius(m[:150])                          # 50 -> 64; 50 px side -> 16
     (64, 16)
     """
     need = weakest_safe(mask, lambda side: radius_for_side(side, share))
