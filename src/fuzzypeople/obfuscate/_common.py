@@ -102,8 +102,12 @@ def per_region(image: np.ndarray, mask: np.ndarray, strength_for_side, apply_fix
     if len(distinct) <= 1:
         return apply_fixed(image, mask, distinct[0]) if distinct else image
     out = image.copy()
-    for v in distinct:
-        sub = np.isin(labels, np.flatnonzero(values == v))
+    # One gather maps every pixel to its value's group (0 = not masked); then one compare per value.
+    group_of_label = np.searchsorted(distinct, values).astype(np.uint8) + 1
+    group_of_label[0] = 0
+    groups = group_of_label[labels]
+    for g, v in enumerate(distinct, start=1):
+        sub = groups == g
         hidden = np.ascontiguousarray(apply_fixed(image, sub, v))
         cv2.copyTo(hidden, sub.view(np.uint8), out)
     return out
