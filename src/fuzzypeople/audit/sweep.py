@@ -337,14 +337,15 @@ def plot(doc: dict, path: str | Path | None = None):
         a1.legend(h1 + h3, l1 + l3, fontsize=8, loc="center right")
     else:
         a1.legend(fontsize=8, loc="center right")
-    a1.set_title(f"{doc['method']}: " + attack_summary(doc), fontsize=9)
+    a1.set_title(f"{doc['method']}: " + attack_summary(doc).replace("; ", "\n"), fontsize=9)
 
     ssim = get("ssim")
-    for key, style, color, label in [("reidentified_rate", "o-", "#d62728", "re-identified"),
+    for key, style, color, label in [("identified_rate", "*-", "#000000", "(a) identified"),
+                                     ("reidentified_rate", "o-", "#d62728", "(c) re-identified"),
                                      ("faces_residual_rate", "s--", "#ff7f0e", "faces still detected"),
                                      ("people_residual_rate", "^--", "#9467bd", "people still detected")]:
         a2.plot(ssim, get(key), style, color=color, label=label)
-    for xi, si, ri in zip(x, ssim, get("reidentified_rate")):
+    for xi, si, ri in zip(x, ssim, get("identified_rate") if doc.get("chance") is not None else get("reidentified_rate")):
         if not np.isnan(si) and not np.isnan(ri):
             a2.annotate(f"{xi:g}", (si, ri), textcoords="offset points", xytext=(4, 4), fontsize=8)
     a2.set_xlabel("utility: SSIM of the whole image with the original (1 = unchanged)")
