@@ -257,7 +257,7 @@ def test_json_report_validates_against_the_schema(grace, tmp_path):
     r = run("audit", grace, out, "--json", js, "--gallery", gallery)
     assert r.returncode in (0, 1), r.stderr
     doc = json.loads(js.read_text())
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     schema = report.schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(doc, schema)
@@ -275,11 +275,72 @@ def test_gallery_names_the_person_in_an_unhidden_copy(auditor, grace, astronaut,
     Image.fromarray(astronaut).save(gallery / "eileen" / "1.png")
     g = auditor.load_gallery(gallery)
     assert sorted(g.names) == ["eileen", "grace"]
-    r = auditor.audit(astronaut, astronaut)
-    gal = r["faces"][0]["gallery"]
-    assert gal["person"] == "eileen" and gal["identified"] and gal["identified_before"]
-    assert any("identified as 'eileen'" in x for x in r["reasons"])
-    auditor.gallery = None
+    try:
+        r = auditor.audit(astronaut, astronaut)
+    finally:
+        auditor.gallery = None
+    ident = r["faces"][0]["identification"]
+    assert ident["person"] == ident["answer"] == "eileen" and ident["identified"] and ident["rank"] == 1
+    assert ident["candidates"] == 2 and ident["chance"] == 0.5
+    assert r["faces"][0]["attack"] == "identification"
+    assert any("identified as 'eileen' among 2 gallery people" in x for x in r["reasons"])
+
+
+@pytest.fixture(scope="module")
+def line_up(auditor):
+    """A closed set: Grace Hopper and Eileen Collins (4 variants of their photos each)
+    and every distractor face that is someone else (one photo each)."""
+    from fuzzypeople.audit.sweep import stand_in_gallery
+    from skimage import data
+
+    from conftest import GRACE
+
+    rgb = {"grace": _grace_rgb(GRACE), "eileen": data.astronaut()}
+    originals = [(name, im, auditor.study(im).embeddings) for name, im in rgb.items()]
+    g = stand_in_gallery(auditor, originals)
+    assert g.names.count("grace") >= 3 and g.names.count("eileen") >= 3
+    others = [n for n in g.people if n.startswith("distractor")]
+    assert len(others) >= 95  # the LFW crops; Grace and Eileen's own pictures among the distractors are dropped
+    return g, rgb
+
+
+@pytest.mark.parametrize("who", ["grace", "eileen"])
+def test_attacks_known_answers_copy_named_solid_not(auditor, line_up, who):
+    """(a) and (b): an untouched copy is identified and verified, a solid fill over
+    the face is neither; chance is 1/k for the k people of the gallery."""
+    g, rgb = line_up
+    auditor.gallery = g
+    try:
+        orig = auditor.study(rgb[who])
+        copy = auditor.compare(orig, rgb[who])
+        solid = auditor.compare(orig, _face_box_hidden(rgb[who], orig.faces[0]))
+    finally:
+        auditor.gallery = None
+    k = len(set(g.names))
+    for face in (copy["faces"][0], solid["faces"][0]):
+        assert face["attack"] == "identification"
+        assert face["identification"]["candidates"] == k and face["identification"]["chance"] == pytest.approx(1 / k)
+        assert face["identification"]["person"] == who
+    a, b = copy["faces"][0], solid["faces"][0]
+    assert a["identification"]["identified"] and a["identification"]["rank"] == 1
+    assert a["verification"]["accepted"] and a["verification"]["claim"] == who
+    assert not b["identification"]["identified"] and b["identification"]["rank"] > 1
+    assert not b["verification"]["accepted"]
+    assert copy["verdict"] == "at risk" and any("identified as" in x for x in copy["reasons"])
+    assert not any("identified as" in x or "verified as" in x for x in solid["reasons"]), solid["reasons"]
+
+
+def test_verification_without_gallery_claims_the_original(auditor, grace):
+    rgb = _grace_rgb(grace)
+    orig = auditor.study(rgb)
+    copy = auditor.compare(orig, rgb)["faces"][0]
+    solid = auditor.compare(orig, _face_box_hidden(rgb, orig.faces[0]))["faces"][0]
+    thr, pairs = auditor.verification_threshold()
+    assert 0.3 < thr < 0.6 and pairs > 1000  # 1% of the distractor pairs fall under it
+    assert copy["attack"] == "verification" and copy["identification"] is None
+    assert copy["verification"]["claim"] is None and copy["verification"]["accepted"]
+    assert copy["verification"]["threshold"] == thr and copy["verification"]["fmr"] == 0.01
+    assert not solid["verification"]["accepted"]
 
 
 @pytest.mark.parametrize("case", ["missing", "not_image", "size"])
@@ -406,7 +467,7 @@ def test_video_with_real_footage(auditor, tmp_path):
 # -- the sweep ------------------------------------------------------------------------
 def test_sweep_reidentification_falls_to_zero_as_radius_grows(grace, tmp_path):
     out = tmp_path / "sweep"
-    r = run("sweep", grace, "--radius", "0,2,4,8,16,32,64", "-o", out)
+    r = run("sweep", grace, "--radius", "0,2,4,8,16,32,64,128", "-o", out)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads((out / "sweep.json").read_text())
     rates = [row["reidentified_rate"] for row in doc["rows"]]
@@ -416,7 +477,18 @@ def test_sweep_reidentification_falls_to_zero_as_radius_grows(grace, tmp_path):
     dists = [row["mean_distance"] for row in doc["rows"]]
     assert dists[-1] > dists[0] + 0.5
     assert doc["reid_zero_from"] in doc["values"]
-    assert f"re-identification reaches zero at radius {doc['reid_zero_from']}" in r.stdout
+    assert f"re-identification (rank-1) reaches zero at radius {doc['reid_zero_from']}" in r.stdout
+    # Attack (a), the stand-in gallery: variants of the portrait among ~100 other people.
+    assert doc["gallery"]["kind"] == "stand-in" and doc["gallery"]["people"] >= 95
+    assert doc["chance"] == pytest.approx(1 / doc["gallery"]["people"])
+    assert doc["rows"][0]["identified_rate"] == 1.0 and doc["rows"][3]["identified_rate"] == 1.0  # radius 0 and 8
+    reach = doc["reach_chance"]
+    assert set(reach) == {"identification", "verification", "rank1"}
+    # The rank-1 test alone stopped at 8 px on this 400 px face; the closed set needs far more.
+    assert reach["identification"] is not None and reach["identification"] > 8, reach
+    assert reach["identification"] >= reach["rank1"]
+    assert doc["rows"][0]["identified_among_5_rate"] == 1.0 and doc["rows"][0]["mean_rank"] == 1
+    assert f"(a) identification at chance from radius {reach['identification']}" in r.stdout
     png = out / "sweep.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and Image.open(png).size[0] >= 800
     assert "data:image/png;base64," in (out / "sweep.html").read_text()

@@ -93,3 +93,19 @@ def test_help_reads_like_a_man_page():
     for option in ("--radius", "--method", "--targets", "--threshold", "--dilate", "--save-mask", "--keep-metadata"):
         assert option in r.stdout
     assert run("--version").stdout.startswith("fuzzypeople")
+
+
+@pytest.mark.parametrize("method,option", [("pixelate", "--block"), ("blur", "--strength"), ("scramble", "--radius")])
+def test_weak_fixed_strength_is_obeyed_with_one_warning_line(grace, tmp_path, method, option):
+    """A fixed value below what benchmarks/identification.py measured safe for the
+    person found: written as asked, and said once on stderr; auto: no warning."""
+    weak = tmp_path / "weak.png"
+    r = run(grace, "-o", weak, "--method", method, option, "4", "--seed", "0")
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stderr.splitlines() if "warning" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"fuzzypeople: warning: {option} 4 is below the "), r.stderr
+    auto = tmp_path / "auto.png"
+    r = run(grace, "-o", auto, "--method", method, "--seed", "0")
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    a, w, g = (np.asarray(Image.open(p).convert("RGB")).astype(int) for p in (auto, weak, grace))
+    assert np.abs(a - g).sum() > np.abs(w - g).sum()  # auto hides more than the weak value

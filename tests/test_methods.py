@@ -86,6 +86,7 @@ def test_offset_field_is_clipped_to_the_image():
     assert f[..., 1].min() >= 0 and f[..., 1].max() <= 9
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_solid_colour_exact_and_pixelate_blocks(astronaut, mask):
     out = obfuscate(astronaut, mask, "solid", Params(color=(255, 0, 255)))
     assert (out[mask] == [255, 0, 255]).all()
@@ -111,9 +112,10 @@ def test_unknown_method_is_a_clear_error(astronaut, mask):
         obfuscate(astronaut, mask, "smudge")
 
 
-@pytest.mark.parametrize("height,expected", [(100, 16), (400, 32), (800, 64)])
+@pytest.mark.parametrize("height,expected", [(50, 16), (100, 32), (400, 64), (800, 64)])
 def test_auto_radius_grows_with_the_people(height, expected):
-    """Default scramble: close-ups get more static than distant figures."""
+    """Default scramble: close-ups get more static than distant figures (0.25 of
+    the region's shorter side, here min(height, 200), at least 16, a power of two)."""
     y, x = np.mgrid[:1000, :400]
     img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)  # each pixel knows where it is
     mask = np.zeros((1000, 400), bool)
@@ -124,6 +126,58 @@ def test_auto_radius_grows_with_the_people(height, expected):
     assert max(np.abs(dx[mask]).max(), np.abs(dy[mask]).max()) == expected
 
 
+def _two_people():
+    """A coordinate image with a small (40 px) and a big (320 px) region."""
+    y, x = np.mgrid[:1000, :1000]
+    img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)
+    small = np.zeros((1000, 1000), bool)
+    small[50:130, 50:90] = True
+    big = np.zeros((1000, 1000), bool)
+    big[300:900, 500:820] = True
+    return img, small, big
+
+
+def test_auto_strength_is_per_region_not_per_image():
+    """Scramble: the small figure keeps radius 16, the big one gets 128 (0.25 x 320 -> 128)."""
+    img, small, big = _two_people()
+    out = obfuscate(img, small | big, "scramble", Params(seed=0))
+    moved = np.maximum(np.abs(out[..., 0].astype(int) - img[..., 0]), np.abs(out[..., 1].astype(int) - img[..., 1]))
+    assert moved[small].max() == 16 and moved[big].max() == 128
+
+
+@pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 8, 64)])
+def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
+    """Each region is hidden exactly as the method at its own auto strength would hide it alone."""
+    img, small, big = _two_people()
+    img8 = (img % 251).astype(np.uint8)
+    both = obfuscate(img8, small | big, method, Params())
+    for region, value in ((small, small_value), (big, big_value)):
+        alone = obfuscate(img8, region, method, Params(**{key: value}))
+        assert (both[region] == alone[region]).all()
+    assert not (both[~(small | big)] != img8[~(small | big)]).any()
+    if method == "pixelate":  # the big person's mosaic is made of 64 px blocks
+        blk = both[320:384, 512:576].reshape(-1, 3)
+        assert (blk == blk[0]).all()
+
+
+@pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 128), ("pixelate", "block", 16, 64),
+                                                     ("blur", "strength", 25, 64)])
+def test_fixed_values_are_obeyed_and_weak_ones_warned(method, key, weak, strong):
+    from fuzzypeople.obfuscate import PrivacyWarning
+
+    img, _, big = _two_people()
+    img8 = (img % 251).astype(np.uint8)
+    with pytest.warns(PrivacyWarning, match=f"--{key} {weak} is below the {strong} "):
+        out = obfuscate(img8, big, method, Params(seed=0, **{key: weak}))
+    assert (out[big] != img8[big]).any()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyWarning)
+        obfuscate(img8, big, method, Params(seed=0, **{key: strong}))  # at the safe value: no warning
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_explicit_radius_is_exact_even_for_big_people():
     y, x = np.mgrid[:1000, :400]
     img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)

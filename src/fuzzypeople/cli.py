@@ -76,11 +76,11 @@ def main():
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, or none (detect only).")
-@click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, 6% of the tallest person's height (at least 16), so close-ups get more static than distant figures.")
+@click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, per person, scaled with their size (benchmarks/identification.py), so close-ups get more static than distant figures.")
 @click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")
 @click.option("--seed", type=int, default=None, help="scramble: seed for reproducible output.")
-@click.option("--block", type=click.IntRange(1), default=16, show_default=True, help="pixelate: block size in pixels.")
-@click.option("--strength", type=click.FloatRange(0), default=25.0, show_default=True, help="blur: Gaussian sigma in pixels.")
+@click.option("--block", type=click.IntRange(1), default=None, help="pixelate: block size in pixels. Default: auto, per person, scaled with their size.")
+@click.option("--strength", type=click.FloatRange(0), default=None, help="blur: Gaussian sigma in pixels. Default: auto, per person, scaled with their size.")
 @click.option("--color", callback=_color, default=None, metavar="R,G,B", help="solid/silhouette: fill colour (solid default 0,0,0; silhouette default 128,128,128).")
 @click.option("-t", "--targets", callback=_targets, default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Detector confidence threshold (lower = hide more). Default: each detector's tuned value.")
@@ -144,6 +144,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
     many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
     t0, failed, people = time.perf_counter(), 0, 0
+    _warn_once_on_weak_settings()
     with _progress(len(files), quiet or len(files) == 1) as advance:
         for src, rel in files:
             try:
@@ -201,6 +202,28 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+def _warn_once_on_weak_settings() -> None:
+    """Print the first :class:`~fuzzypeople.obfuscate.PrivacyWarning` (a --radius,
+    --block or --strength below what was measured safe for the people found) as
+    one line on stderr; later ones in the run are dropped."""
+    import warnings
+
+    from .obfuscate import PrivacyWarning
+
+    shown = []
+    default = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):
+        if not issubclass(category, PrivacyWarning):
+            return default(message, category, *args, **kwargs)
+        if not shown:
+            shown.append(message)
+            click.echo(f"fuzzypeople: warning: {message}", err=True)
+
+    warnings.simplefilter("always", PrivacyWarning)
+    warnings.showwarning = show
 
 
 def _error(message: str) -> None:

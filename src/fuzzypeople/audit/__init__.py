@@ -7,12 +7,14 @@ detector, OpenCV's HOG people detector; dlib's ResNet face embedding):
 
 * residual detection -- faces and people found in the original that the same
   detector still finds in the output (IoU >= 0.5);
-* re-identification -- for each face in the original, the dlib ResNet
-  distance between it and the same aligned crop of the output
-  (``matches_original``: < 0.6), and the rank-1 test that decides
-  (``reidentified``): under 0.6 *and* nearer its own original than every
-  impostor face (the run's other faces and fixed distractors); plus rank-1
-  identification against ``--gallery``;
+* re-identification -- each face's output crop (aligned on the original's
+  landmarks) attacked three ways, strongest first
+  (:mod:`.attacks`): (a) closed-set identification among the ``--gallery``
+  people (``identification``; chance 1/k), (b) verification at a 1%
+  false-match rate (``verification``: against the person's gallery photos,
+  or the original without a gallery), (c) the rank-1 test
+  (``reidentified``): under 0.6 from the original *and* nearer to it than
+  every impostor face (the run's other faces and fixed distractors);
 * how much changed -- share of pixels altered, SSIM/PSNR outside the people
   (an untouched background gives SSIM 1, PSNR inf) and SSIM inside;
 * a verdict per photo or video: ``private`` or ``at risk``, with reasons.
@@ -23,7 +25,7 @@ Python use::
     report = Auditor().audit(original_rgb, anonymised_rgb)
     report["verdict"], report["reasons"]
 
-Modules: :mod:`.detectors`, :mod:`.faces` (models), :mod:`.metrics` (the
+Modules: :mod:`.detectors`, :mod:`.faces` (models), :mod:`.attacks`, :mod:`.metrics` (the
 measurements), :mod:`.core` (one pair of pictures), :mod:`.media` (files,
 folders, videos), :mod:`.report` (JSON, table, HTML), :mod:`.sweep`
 (privacy-utility curves) and :mod:`.cli`.

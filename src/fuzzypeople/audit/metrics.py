@@ -186,34 +186,60 @@ def similarity(before: np.ndarray, after: np.ndarray, region: np.ndarray) -> dic
     }
 
 
+def deciding_attack(face: dict) -> str | None:
+    """The strongest attack the inputs allowed on this face (see :mod:`fuzzypeople.audit.attacks`):
+    ``identification`` (a gallery holding the person), ``verification``, ``rank1``; None if not measured.
+
+    >>> deciding_attack({"identification": None, "verification": {"accepted": False}, "reidentified": True})
+    'verification'
+    """
+    if face.get("identification"):
+        return "identification"
+    if face.get("verification"):
+        return "verification"
+    if face.get("reidentified") is not None:
+        return "rank1"
+    return None
+
+
+def face_reasons(f: dict) -> list[str]:
+    """Why one face is at risk: every attack that named it, strongest first (empty: none did)."""
+    out = []
+    ident = f.get("identification") or {}
+    if ident.get("identified"):
+        out.append(f"face {f['id']} identified as {ident['person']!r} among {ident['candidates']} gallery people "
+                   f"(closed set; chance {100 * ident['chance']:.0f}%)")
+    ver = f.get("verification") or {}
+    if ver.get("accepted"):
+        who = repr(ver["claim"]) if ver.get("claim") else "its original"
+        out.append(f"face {f['id']} verified as {who} (distance {ver['distance']:.2f} < {ver['threshold']:.2f}, "
+                   f"the distance at false-match rate {100 * ver['fmr']:g}%)")
+    if f.get("reidentified"):
+        imp = f.get("impostor_distance")
+        other = f", nearest other face {imp:.2f}" if imp is not None else ""
+        out.append(f"face {f['id']} still re-identified (distance {f['distance']:.2f}{other})")
+    return out
+
+
 def verdict(faces: list[dict], bodies: list[dict], gallery_checked: bool = False) -> tuple[str, list[str]]:
     """``private`` or ``at risk``, and why.
 
-    At risk when any face is still re-identified (its output crop is within
-    0.6 of the original *and* nearer to it than to any impostor face: the
-    rank-1 test, :func:`fuzzypeople.audit.faces.rank1_reidentified`), any
-    face or person is still detected, or a face is named by the gallery. A
-    face within 0.6 of its original but nearer to someone else
-    (``matches_original`` without ``reidentified``) is noted, not counted.
+    At risk when any face is named by an attack (:func:`face_reasons`,
+    strongest attack first: (a) closed-set identification among the gallery's
+    people, (b) verification at a fixed false-match rate, (c) the rank-1 test
+    against distractors), or any face or person is still detected. A face
+    within 0.6 of its original that no attack names is noted, not counted.
     ``faces`` and ``bodies`` are the per-person dicts of an image's audit
-    (keys ``id``, ``residual``, ``distance``, ``reidentified``, ``gallery``;
-    optional ``matches_original``, ``impostor_distance``).
+    (keys ``id``, ``residual``, ``distance``, ``reidentified``; optional
+    ``identification``, ``verification``, ``matches_original``,
+    ``impostor_distance``).
 
-    >>> verdict([{"id": 1, "residual": True, "distance": 0.31, "reidentified": True, "gallery": None}], [])
+    >>> verdict([{"id": 1, "residual": True, "distance": 0.31, "reidentified": True}], [])
     ('at risk', ['face 1 still re-identified (distance 0.31)', '1 of 1 face still detected'])
     >>> verdict([], [{"id": 1, "residual": False}])
     ('private', ['none of the 0 faces and 1 person found in the original is still detected or re-identified'])
     """
-    reasons = []
-    for f in faces:
-        if f.get("reidentified"):
-            imp = f.get("impostor_distance")
-            other = f", nearest other face {imp:.2f}" if imp is not None else ""
-            reasons.append(f"face {f['id']} still re-identified (distance {f['distance']:.2f}{other})")
-    for f in faces:
-        g = f.get("gallery") or {}
-        if g.get("identified"):
-            reasons.append(f"face {f['id']} identified as {g['person']!r} from the gallery (distance {g['distance']:.2f})")
+    reasons = [r for f in faces for r in face_reasons(f)]
     nf, rf = len(faces), sum(bool(f["residual"]) for f in faces)
     nb, rb = len(bodies), sum(bool(b["residual"]) for b in bodies)
     if rf:
@@ -226,6 +252,10 @@ def verdict(faces: list[dict], bodies: list[dict], gallery_checked: bool = False
         return PRIVATE, ["nobody found in the original by the audit's detectors (nothing to check)"]
     why = [f"none of the {nf} face{'s' * (nf != 1)} and {nb} {'people' if nb != 1 else 'person'} "
            "found in the original is still detected or re-identified"]
+    ident = [f["identification"] for f in faces if f.get("identification")]
+    if ident:
+        why.append(f"closed-set identification: 0 of {len(ident)} face{'s' * (len(ident) != 1)} named among "
+                   f"{ident[0]['candidates']} gallery people (chance {100 * ident[0]['chance']:.0f}% each)")
     near = [f for f in faces if f.get("matches_original") and not f.get("reidentified")]
     if near:
         why.append(f"{len(near)} face{'s' * (len(near) != 1)} within the match distance of the original but "

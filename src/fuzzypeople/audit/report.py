@@ -25,7 +25,7 @@ from .. import __version__
 from .metrics import AT_RISK, PRIVATE
 
 SCHEMA_ID = "https://github.com/fuzzypeople/fuzzypeople/audit/report.schema.json"
-SCHEMA_VERSION = 2  # 2: reidentified is the rank-1 test; matches_original, impostor_distance, margin added
+SCHEMA_VERSION = 3  # 3: attacks (a) identification, (b) verification per face; 2: rank-1 reidentified
 THUMB = 480  # longest side of the thumbnails in the HTML report
 
 
@@ -90,6 +90,8 @@ def summarise(items: list[dict], errors: list[dict]) -> dict:
     faces = [x for f in frames for x in f["faces"]]
     bodies = [x for f in frames for x in f["people"]]
     n_re = sum(bool(x["reidentified"]) for x in faces)
+    ident = [x["identification"] for x in faces if x.get("identification")]
+    ver = [x["verification"] for x in faces if x.get("verification")]
     n_mo = sum(bool(x.get("matches_original")) for x in faces)
     n_rf = sum(bool(x["residual"]) for x in faces)
     n_rb = sum(bool(x["residual"]) for x in bodies)
@@ -111,12 +113,26 @@ def summarise(items: list[dict], errors: list[dict]) -> dict:
         "people": len(bodies),
         "people_residual": n_rb,
         "people_residual_share": _share(n_rb, len(bodies)),
-        "gallery_identified": sum(bool((x.get("gallery") or {}).get("identified")) for x in faces),
+        "strongest_attack": _strongest(faces),
+        "identification_faces": len(ident),
+        "faces_identified": sum(bool(x["identified"]) for x in ident),
+        "identification_chance": (round(sum(x["chance"] for x in ident), 4) if ident else None),
+        "identification_candidates": (ident[0]["candidates"] if ident else None),
+        "faces_verified": sum(bool(x["accepted"]) for x in ver),
+        "verified_share": _share(sum(bool(x["accepted"]) for x in ver), len(ver)),
+        "verification_threshold": (ver[0]["threshold"] if ver else None),
+        "verification_fmr": (ver[0]["fmr"] if ver else None),
         "altered_share_mean": _mean([f["change"]["altered_share"] for f in frames]),
         "ssim_inside_mean": _mean([f["change"]["ssim_inside"] for f in frames]),
         "ssim_outside_mean": _mean([f["change"]["ssim_outside"] for f in frames]),
         "psnr_outside_min_db": (min(psnrs) if psnrs else None),
     }
+
+
+def _strongest(faces: list[dict]) -> str | None:
+    """The strongest attack used on any face of the run (identification > verification > rank1)."""
+    used = {x.get("attack") for x in faces}
+    return next((a for a in ("identification", "verification", "rank1") if a in used), None)
 
 
 def document(items: list[dict], errors: list[dict], settings: dict, command: str | None = None) -> dict:
@@ -133,6 +149,13 @@ def document(items: list[dict], errors: list[dict], settings: dict, command: str
 
 
 # -- terminal -----------------------------------------------------------------------
+def _named(faces: list[dict]) -> str:
+    ident = [x["identification"] for x in faces if x.get("identification")]
+    if not ident:
+        return "-"
+    return f"{sum(bool(x['identified']) for x in ident)}/{len(ident)} (k={ident[0]['candidates']})"
+
+
 def _fmt(v, pct=False, digits=2):
     if v is None:
         return "-"
@@ -149,7 +172,7 @@ def print_table(doc: dict, console=None) -> None:
 
     console = console or Console()
     t = Table(title="fuzzypeople audit")
-    for col in ("file", "verdict", "faces", "re-id", "d<match", "min dist", "faces left", "people left", "altered",
+    for col in ("file", "verdict", "faces", "named (a)", "verified (b)", "re-id (c)", "d<match", "min dist", "faces left", "people left", "altered",
                 "SSIM in", "SSIM out", "PSNR out"):
         t.add_column(col, justify="left" if col in ("file", "verdict") else "right", no_wrap=col != "file")
     for it in doc["items"]:
@@ -162,6 +185,7 @@ def print_table(doc: dict, console=None) -> None:
         name = Path(it["original"]).name + (f" ({len(frames)} frames)" if it["media"] == "video" else "")
         t.add_row(
             name, f"[{style}]{it['verdict']}[/]", str(len(faces)),
+            _named(faces), str(sum(bool((x.get("verification") or {}).get("accepted")) for x in faces)),
             str(sum(bool(x["reidentified"]) for x in faces)), str(sum(bool(x.get("matches_original")) for x in faces)),
             _fmt(min(dists) if dists else None),
             f"{sum(x['residual'] for x in faces)}/{len(faces)}", f"{sum(x['residual'] for x in bodies)}/{len(bodies)}",
@@ -181,7 +205,12 @@ def print_table(doc: dict, console=None) -> None:
     console.print(
         f"{s['audited']} audited: [green]{s['private']} private[/], [red]{s['at_risk']} at risk[/]"
         + (f", {s['errors']} could not be audited" if s["errors"] else "")
-        + f". Faces found in originals: {s['faces']}, re-identified (rank-1): {s['faces_reidentified']}"
+        + f". Faces found in originals: {s['faces']}"
+        + (f", identified among {s['identification_candidates']} gallery people (a): {s['faces_identified']} of"
+           f" {s['identification_faces']} (chance {s['identification_chance']:.1f})" if s["identification_faces"] else "")
+        + (f", verified at FMR {100 * s['verification_fmr']:g}% (b, distance < {s['verification_threshold']:.2f}):"
+           f" {s['faces_verified']}" if s["verification_threshold"] is not None else "")
+        + f", re-identified (c, rank-1): {s['faces_reidentified']}"
         + f" ({_fmt(s['reidentified_share'], pct=True)}), within {doc['settings']['match_distance']} of the original:"
         + f" {s['faces_matching_original']}, still detected: {s['faces_residual']};"
         + f" people found: {s['people']}, still detected: {s['people_residual']}.",
@@ -335,10 +364,15 @@ def render_html(doc: dict, visuals: dict) -> str:
         f"a detection is still found at IoU &ge; {doc['settings']['iou']}</div>",
         "<div class='card'><table>",
         "<tr><th class='l'>audited</th><th>private</th><th>at risk</th><th>errors</th><th>faces</th>"
-        "<th>re-identified (rank-1)</th><th>within match distance</th><th>faces still detected</th><th>people</th><th>people still detected</th>"
+        "<th>(a) identified among the gallery's people</th><th>(b) verified</th><th>(c) re-identified (rank-1)</th><th>within match distance</th><th>faces still detected</th><th>people</th><th>people still detected</th>"
         "<th>altered (mean)</th><th>SSIM outside (mean)</th></tr>",
         f"<tr><td class='l'>{s['audited']}</td><td>{s['private']}</td><td>{s['at_risk']}</td><td>{s['errors']}</td>"
-        f"<td>{s['faces']}</td><td>{s['faces_reidentified']} ({_n(s['reidentified_share'], pct=True)})</td>"
+        f"<td>{s['faces']}</td>"
+        + (f"<td>{s['faces_identified']} of {s['identification_faces']} (k={s['identification_candidates']}, "
+           f"chance {s['identification_chance']:.1f})</td>" if s["identification_faces"] else "<td>- (no gallery)</td>")
+        + (f"<td>{s['faces_verified']} (distance &lt; {s['verification_threshold']:.2f}, FMR "
+           f"{100 * s['verification_fmr']:g}%)</td>" if s["verification_threshold"] is not None else "<td>-</td>")
+        + f"<td>{s['faces_reidentified']} ({_n(s['reidentified_share'], pct=True)})</td>"
         f"<td>{s['faces_matching_original']} ({_n(s['matching_original_share'], pct=True)})</td>"
         f"<td>{s['faces_residual']}</td><td>{s['people']}</td><td>{s['people_residual']}</td>"
         f"<td>{_n(s['altered_share_mean'], pct=True)}</td><td>{_n(s['ssim_outside_mean'])}</td></tr></table>",
@@ -367,20 +401,24 @@ def render_html(doc: dict, visuals: dict) -> str:
                              "still found (red)</figcaption></figure></div>")
             parts.append("<table><tr><th class='l'>who</th><th class='l'>found by</th><th>distance</th>"
                          "<th class='l'>within match</th><th>nearest other face</th><th>margin</th>"
-                         "<th class='l'>re-identified (rank-1)</th><th class='l'>still found by</th><th class='l'>gallery</th></tr>")
+                         "<th class='l'>re-identified (rank-1)</th><th class='l'>still found by</th><th class='l'>(a) identification</th>"
+                         "<th class='l'>(b) verification</th></tr>")
             for f in fr["faces"]:
-                g = f.get("gallery")
-                gtxt = "-" if not g else (f"{g['person']} ({g['distance']:.2f})" + (" IDENTIFIED" if g["identified"] else ""))
+                g = f.get("identification")
+                gtxt = "-" if not g else (f"{g['person']}: rank {g['rank']} of {g['candidates']}, answer {g['answer']}"
+                                          + (" IDENTIFIED" if g["identified"] else ""))
+                v = f.get("verification")
+                vtxt = "-" if not v else (f"{v['distance']:.2f} vs {v['threshold']:.2f}" + (" ACCEPTED" if v["accepted"] else ""))
                 parts.append(f"<tr><td class='l'>face {f['id']}</td><td class='l'>{e(', '.join(f['found_by']))}</td>"
                              f"<td>{_n(f['distance'])}</td><td class='l'>{_yn(f.get('matches_original'))}</td>"
                              f"<td>{_n(f.get('impostor_distance'))}</td><td>{_n(f.get('margin'))}</td>"
                              f"<td class='l'>{_yn(f['reidentified'])}</td>"
-                             f"<td class='l'>{e(', '.join(f['still_found_by']) or '-')}</td><td class='l'>{e(gtxt)}</td></tr>")
+                             f"<td class='l'>{e(', '.join(f['still_found_by']) or '-')}</td><td class='l'>{e(gtxt)}</td><td class='l'>{e(vtxt)}</td></tr>")
             for p in fr["people"]:
                 parts.append(f"<tr><td class='l'>person {p['id']}</td><td class='l'>{e(', '.join(p['found_by']))}</td>"
                              f"<td>-</td><td class='l'>-</td><td>-</td><td>-</td><td class='l'>-</td>"
                              f"<td class='l'>{e(', '.join(p['still_found_by']) or '-')}</td>"
-                             "<td class='l'>-</td></tr>")
+                             "<td class='l'>-</td><td class='l'>-</td></tr>")
             parts.append("</table>")
             parts.append(f"<div class='meta'>altered {_n(c['altered_share'], pct=True)} of pixels (tolerance "
                          f"{c['tolerance']}); people region {_n(c['people_share'], pct=True)}; altered outside it "
@@ -392,8 +430,11 @@ def render_html(doc: dict, visuals: dict) -> str:
                     parts.append(f"<img alt='face {k + 1} original' src='{cb}'><img alt='face {k + 1} output' src='{ca}'> ")
                 parts.append("</div>")
             parts.append("</div>")
-    parts.append("<div class='meta'>Verdict: <b>at risk</b> if any face found in the original is still "
-                 "re-identified in the output: its crop (aligned on the original's landmarks) is within the match "
+    parts.append("<div class='meta'>Verdict: <b>at risk</b> if any attack names a face found in the original, "
+                 "strongest first: (a) closed-set identification, the gallery person nearest the output crop is the "
+                 "right one (right by luck once in k); (b) verification, the output crop is nearer the person "
+                 "(their gallery photos, or the original without a gallery) than the distance at which the stated "
+                 "false-match rate of impostor pairs is accepted; (c) re-identified: its crop (aligned on the original's landmarks) is within the match "
                  "distance of the original (dlib ResNet) <i>and</i> nearer to it than to every other person's face "
                  "(the other faces of this run's originals and fixed distractor faces; the rank-1 test; margin = "
                  "nearest other face minus own distance), is named from the gallery, or if any face or person found in the original is still "

@@ -3,10 +3,28 @@
 ``fuzzypeople sweep photo.jpg --method scramble --radius 0,2,4,8,16,32,64``
 detects people once per photo (detection does not depend on the strength),
 hides them at every setting with :meth:`fuzzypeople.Anonymizer.hide`, and
-audits every output against the original. It plots re-identification and
-residual detection (privacy) against the setting and against how much of the
-picture changed and its SSIM (utility), and prints the smallest setting from
-which re-identification stays at zero.
+audits every output against the original with the audit's three attacks
+(:mod:`fuzzypeople.audit.attacks`): (a) closed-set identification, (b)
+verification at a 1% false-match rate, (c) rank-1 against distractors. It
+plots them and residual detection (privacy) against the setting and against
+SSIM (utility), and prints, per attack, the smallest setting from which it
+stays at chance level.
+
+The gallery that attack (a) needs: with ``--gallery DIR`` (one folder per person,
+several photos each, the swept photos' people among them) that is the
+gallery. Without one, the sweep builds a stand-in from what it has
+(:func:`stand_in_gallery`): each swept photo is a person, represented by
+*variants of the photo itself* -- mirrored, shrunk to a third and enlarged
+back, darker with more contrast, turned 8 degrees -- and the other candidates
+are the audit's distractor faces (the 100 LFW crops shipped with
+scikit-image, the astronaut, the cameraman; pictures of the swept person
+among them are dropped). Variants of the very photo share its pose, light
+and expression, so this attacker is *stronger* than one holding other photos
+of the person: the zero points it gives are upper bounds (safe side), and on
+a 400 px portrait they sit far above the 8 px the rank-1 test alone gave. The
+chance level is 1 / the number of candidates; (a) "reaches chance" from the
+setting where no face is named right any more (for a handful of faces,
+where the identified rate stays at or below chance).
 """
 
 from __future__ import annotations
@@ -66,6 +84,38 @@ def zero_from(values: list, rates: list) -> tuple[object | None, object | None]:
     return first, stays
 
 
+def at_chance_from(values: list, rates: list, chance: float | None):
+    """Smallest value from which ``rates`` stay at or below ``chance`` (None: never, or not measured).
+
+    For identification among k candidates ``chance`` is 1/k; a single face is
+    either named (rate 1) or not (0), so for one face this is where it stops
+    being named.
+
+    >>> at_chance_from([0, 8, 16, 32], [1.0, 0.0, 1.0, 0.0], 0.2)
+    32
+    >>> at_chance_from([0, 8], [1.0, None], 0.2) is None
+    True
+    """
+    if chance is None or any(r is None for r in rates):
+        return None
+    stays = None
+    for v, r in zip(reversed(values), reversed(rates)):
+        if r > chance + 1e-9:
+            break
+        stays = v
+    return stays
+
+
+def _among(ident: list[dict], k: int):
+    """Expected share named right among ``k`` candidates (the right one and k - 1 others at random)."""
+    from .attacks import identified_among
+
+    if not ident:
+        return None
+    people = ident[0]["candidates"]
+    return float(identified_among(np.array([x["rank"] for x in ident]), people, min(k, people)).mean())
+
+
 def _rate(num, den):
     return None if den == 0 else num / den
 
@@ -75,22 +125,84 @@ def _mean(xs):
     return None if not xs else float(np.mean(xs))
 
 
+VARIANTS = ("mirrored", "low-res", "darker", "turned")
+
+
+def variants(rgb: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Other "photos" of the same person made from one: see the module docstring.
+
+    >>> [n for n, _ in variants(np.zeros((60, 40, 3), np.uint8))]
+    ['mirrored', 'low-res', 'darker', 'turned']
+    """
+    import cv2
+
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (max(w // 3, 1), max(h // 3, 1)), interpolation=cv2.INTER_AREA)
+    lowres = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    darker = np.clip((rgb.astype(np.float32) / 255) ** 1.4 * 255 * 1.1, 0, 255).astype(np.uint8)
+    turn = cv2.warpAffine(rgb, cv2.getRotationMatrix2D((w / 2, h / 2), 8, 1.0), (w, h), borderMode=cv2.BORDER_REFLECT)
+    return list(zip(VARIANTS, [np.ascontiguousarray(rgb[:, ::-1]), lowres, darker, turn]))
+
+
+def stand_in_gallery(auditor, originals: list[tuple[str, np.ndarray, np.ndarray]]):
+    """A gallery for attack (a) when none is given: ``originals`` is
+    ``(person, rgb, face embeddings)`` per swept photo; each person gets the
+    variants of their photo, every distractor face is one more candidate."""
+    from .faces import SAME_PERSON, Gallery
+
+    names, embs, files = [], [], []
+    for person, rgb, _ in originals:
+        for label, v in variants(rgb):
+            faces = auditor.detect(v).of_kind("face")
+            if not len(faces):
+                continue
+            wh = faces.boxes[:, 2:] - faces.boxes[:, :2]
+            big = int(np.argmax(wh[:, 0] * wh[:, 1]))
+            shapes = auditor.recognizer.landmarks(v, faces.boxes[big : big + 1])
+            embs.append(auditor.recognizer.embed([v], shapes)[0][0])
+            names.append(person)
+            files.append(f"{person} ({label})")
+    swept = np.vstack([o[2] for o in originals if len(o[2])] or [np.zeros((0, 128), np.float32)])
+    for i, e in enumerate(auditor.distractors()):
+        if len(swept) and np.linalg.norm(swept - e, axis=1).min() < SAME_PERSON:
+            continue  # a picture of a swept person: not someone else
+        names.append(f"distractor {i}")
+        embs.append(e)
+        files.append(f"distractor {i}")
+    return Gallery(names, np.stack(embs).astype(np.float32), files)
+
+
 def run_sweep(images: list[Path], method: str, values: list, *, auditor=None, seed: int = 0,
               anonymizer_options: dict | None = None, keep_examples: int = 1, on_image=None) -> dict:
     """Sweep ``method`` over ``values`` on ``images``; returns the sweep document.
 
-    ``doc["examples"]`` holds, for the first ``keep_examples`` photos, the
-    hidden picture at each setting (arrays; dropped from the JSON).
+    Attack (a) uses ``auditor.gallery`` if set, else :func:`stand_in_gallery`
+    (and the auditor's gallery is left as it was). ``doc["examples"]``
+    holds, for the first ``keep_examples`` photos, the hidden picture at
+    each setting (arrays; dropped from the JSON).
     """
-    from ..api import Anonymizer
-    from ..io.image import read_image
     from .core import Auditor
 
     param = PARAM[method]
     auditor = auditor or Auditor()
+    given_gallery = auditor.gallery
+    try:
+        return _run_sweep(images, method, values, auditor, seed, anonymizer_options, keep_examples, on_image, param)
+    finally:
+        auditor.gallery = given_gallery
+
+
+def _run_sweep(images, method, values, auditor, seed, anonymizer_options, keep_examples, on_image, param):
+    import warnings
+
+    from ..api import Anonymizer
+    from ..io.image import read_image
+    from ..obfuscate import PrivacyWarning
+
+    gallery_kind = "given" if auditor.gallery is not None else "stand-in"
     anon = Anonymizer(method, seed=seed, **(anonymizer_options or {}))
     per = {v: [] for v in values}
-    examples, errors = [], []
+    examples, errors, loaded = [], [], []
     for n, path in enumerate(images):
         if on_image:
             on_image(str(path))
@@ -100,10 +212,20 @@ def run_sweep(images: list[Path], method: str, values: list, *, auditor=None, se
         except FuzzyError as exc:
             errors.append({"path": str(path), "message": exc.problem})
             continue
+        loaded.append((n, path, rgb, mask))
+    if auditor.gallery is None and loaded:
+        firsts = []
+        for n, path, rgb, _ in loaded:
+            o = auditor.study(rgb)
+            firsts.append((f"{n}:{Path(path).name}", rgb, o.embeddings))
+        auditor.gallery = stand_in_gallery(auditor, firsts)
+    for n, path, rgb, mask in loaded:
         orig = auditor.study(rgb)
         shots = []
         for v in values:
-            out = anon.hide(rgb, mask, replace(anon.params, **{param: v}))
+            with warnings.catch_warnings():  # weak settings are the point of a sweep: no PrivacyWarning
+                warnings.simplefilter("ignore", PrivacyWarning)
+                out = anon.hide(rgb, mask, replace(anon.params, **{param: v}))
             fr = auditor.compare(orig, out, 0)
             fr.pop("_after", None)
             per[v].append({"image": str(path), "mask_share": float(mask.mean()), **fr})
@@ -123,10 +245,19 @@ def run_sweep(images: list[Path], method: str, values: list, *, auditor=None, se
         frs = per[v]
         faces = [f for fr in frs for f in fr["faces"]]
         bodies = [b for fr in frs for b in fr["people"]]
+        ident = [f["identification"] for f in faces if f.get("identification")]
+        ver = [f["verification"] for f in faces if f.get("verification")]
         rows.append({
             param: v,
             "images": len(frs),
             "faces": len(faces),
+            "identification_faces": len(ident),
+            "identified": sum(bool(x["identified"]) for x in ident),
+            "identified_rate": _rate(sum(bool(x["identified"]) for x in ident), len(ident)),
+            "identification_chance": _mean([x["chance"] for x in ident]),
+            "mean_rank": _mean([x["rank"] for x in ident]),
+            "identified_among_5_rate": _among(ident, 5),
+            "verified_rate": _rate(sum(bool(x["accepted"]) for x in ver), len(ver)),
             "reidentified": sum(bool(f["reidentified"]) for f in faces),
             "reidentified_rate": _rate(sum(bool(f["reidentified"]) for f in faces), len(faces)),
             "matches_original_rate": _rate(sum(bool(f["matches_original"]) for f in faces), len(faces)),
@@ -142,10 +273,19 @@ def run_sweep(images: list[Path], method: str, values: list, *, auditor=None, se
         })
     rates = [r["reidentified_rate"] for r in rows]
     first, stays = zero_from(values, rates) if all(r is not None for r in rates) else (None, None)
+    g = auditor.gallery
+    chance = rows[0]["identification_chance"] if rows else None
     return {
         "method": method, "param": param, "values": values, "seed": seed,
         "images": [str(p) for p in images], "rows": rows,
         "reid_zero_first": first, "reid_zero_from": stays,
+        "gallery": None if g is None else {"kind": gallery_kind, "people": len(g.people), "images": len(g)},
+        "chance": chance,
+        "reach_chance": {
+            "identification": at_chance_from(values, [r["identified_rate"] for r in rows], chance),
+            "verification": at_chance_from(values, [r["verified_rate"] for r in rows], 0.0),
+            "rank1": stays,
+        },
         "per_image": {str(v): [{k: fr[k] for k in ("image", "verdict", "reasons", "change")}
                                | {"distances": [f["distance"] for f in fr["faces"]]} for fr in per[v]] for v in values},
         "errors": errors, "examples": examples,
@@ -166,7 +306,12 @@ def plot(doc: dict, path: str | Path | None = None):
     x = np.array([r[param] for r in rows], float)
     get = lambda k: np.array([np.nan if r[k] is None else r[k] for r in rows], float)  # noqa: E731
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    a1.plot(x, get("reidentified_rate"), "o-", color="#d62728", lw=2, label="faces re-identified (rank-1)")
+    if doc.get("chance") is not None:
+        a1.plot(x, get("identified_rate"), "*-", color="#000000", lw=2,
+                label=f"(a) identified among {doc['gallery']['people']} ({doc['gallery']['kind']} gallery)")
+        a1.axhline(doc["chance"], color="#000000", lw=0.8, ls=":", label=f"chance level of (a): 1/{doc['gallery']['people']}")
+    a1.plot(x, get("verified_rate"), "P-", color="#2ca02c", lw=1.5, label="(b) verified at FMR 1%")
+    a1.plot(x, get("reidentified_rate"), "o-", color="#d62728", lw=2, label="(c) re-identified (rank-1)")
     a1.plot(x, get("matches_original_rate"), "o:", color="#f08080", label="faces within 0.6 of the original")
     a1.plot(x, get("faces_residual_rate"), "s--", color="#ff7f0e", label="faces still detected")
     a1.plot(x, get("people_residual_rate"), "^--", color="#9467bd", label="people still detected")
@@ -192,16 +337,15 @@ def plot(doc: dict, path: str | Path | None = None):
         a1.legend(h1 + h3, l1 + l3, fontsize=8, loc="center right")
     else:
         a1.legend(fontsize=8, loc="center right")
-    zero = doc["reid_zero_from"]
-    a1.set_title(f"{doc['method']}: re-identification zero from {param} {zero:g}" if zero is not None
-                 else f"{doc['method']}: re-identification never reaches zero here")
+    a1.set_title(f"{doc['method']}: " + attack_summary(doc).replace("; ", "\n"), fontsize=9)
 
     ssim = get("ssim")
-    for key, style, color, label in [("reidentified_rate", "o-", "#d62728", "re-identified"),
+    for key, style, color, label in [("identified_rate", "*-", "#000000", "(a) identified"),
+                                     ("reidentified_rate", "o-", "#d62728", "(c) re-identified"),
                                      ("faces_residual_rate", "s--", "#ff7f0e", "faces still detected"),
                                      ("people_residual_rate", "^--", "#9467bd", "people still detected")]:
         a2.plot(ssim, get(key), style, color=color, label=label)
-    for xi, si, ri in zip(x, ssim, get("reidentified_rate")):
+    for xi, si, ri in zip(x, ssim, get("identified_rate") if doc.get("chance") is not None else get("reidentified_rate")):
         if not np.isnan(si) and not np.isnan(ri):
             a2.annotate(f"{xi:g}", (si, ri), textcoords="offset points", xytext=(4, 4), fontsize=8)
     a2.set_xlabel("utility: SSIM of the whole image with the original (1 = unchanged)")
@@ -229,7 +373,8 @@ def render_html(doc: dict, png: bytes, command: str | None = None) -> str:
 
     e = html.escape
     p = doc["param"]
-    cols = [(p, p), ("faces", "faces"), ("reidentified_rate", "re-identified (rank-1)"),
+    cols = [(p, p), ("faces", "faces"), ("identified_rate", "(a) identified"), ("mean_rank", "mean rank"),
+            ("identified_among_5_rate", "(a) expected named among 5"), ("verified_rate", "(b) verified"), ("reidentified_rate", "(c) re-identified (rank-1)"),
             ("matches_original_rate", "within 0.6"), ("mean_distance", "mean distance"),
             ("faces_residual_rate", "faces still detected"), ("people_residual_rate", "people still detected"),
             ("private_rate", "private"), ("altered_share", "altered"), ("ssim", "SSIM"), ("ssim_inside", "SSIM inside")]
@@ -248,7 +393,7 @@ def render_html(doc: dict, png: bytes, command: str | None = None) -> str:
              f"<div class='meta'>method {e(doc['method'])}, {e(p)} {e(', '.join(f'{v:g}' for v in doc['values']))}; "
              f"{len(doc['images'])} image(s); seed {doc['seed']}"
              + (f"<br><code>{e(command)}</code>" if command else "") + "</div>",
-             f"<p><b>{e(summary_line(doc))}</b></p>",
+             f"<p><b>{e(attack_summary(doc))}</b><br>{e(summary_line(doc))}</p>",
              f"<img alt='privacy-utility plot' src='data:image/png;base64,{base64.b64encode(png).decode()}'>",
              "<table><tr>" + "".join(f"<th>{e(h)}</th>" for _, h in cols) + "</tr>"]
     for r in doc["rows"]:
@@ -268,6 +413,19 @@ def render_html(doc: dict, png: bytes, command: str | None = None) -> str:
     return "".join(parts)
 
 
+def attack_summary(doc: dict) -> str:
+    """Per attack, the setting from which it stays at chance level."""
+    p, rc = doc["param"], doc.get("reach_chance") or {}
+    parts = []
+    for key, label in (("identification", "(a) identification"), ("verification", "(b) verification"),
+                       ("rank1", "(c) rank-1")):
+        if key == "identification" and doc.get("chance") is None:
+            continue
+        v = rc.get(key)
+        parts.append(f"{label} at chance from {p} {v:g}" if v is not None else f"{label} never at chance here")
+    return "; ".join(parts)
+
+
 def summary_line(doc: dict) -> str:
     p = doc["param"]
     if doc["reid_zero_from"] is None:
@@ -275,7 +433,7 @@ def summary_line(doc: dict) -> str:
         if all(w is None for w in worst):
             return "no face found by the audit's detectors: re-identification could not be measured"
         return f"re-identification never reaches zero ({doc['method']}, largest {p} {doc['values'][-1]:g})"
-    msg = f"re-identification reaches zero at {p} {doc['reid_zero_from']:g} ({doc['method']})"
+    msg = f"re-identification (rank-1) reaches zero at {p} {doc['reid_zero_from']:g} ({doc['method']})"
     if doc["reid_zero_first"] != doc["reid_zero_from"]:
         msg += f"; it first touched zero at {doc['reid_zero_first']:g} but rose again"
     return msg
@@ -295,9 +453,10 @@ def _clean_json(doc: dict) -> str:
 @click.option("--strength", default=None, metavar="LIST", help=f"blur sigmas [{DEFAULTS['strength']}].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("sweep"), show_default=True, help="Folder for sweep.png, sweep.html and sweep.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="scramble: seed, for reproducible curves.")
+@click.option("--gallery", type=click.Path(path_type=Path), default=None, help="Known faces for attack (a), one folder per person (the swept photos' people among them). Default: a stand-in made of variants of each photo plus the distractor faces.")
 @click.option("--detectors", default="mtcnn,dlib-hog,hog-people", show_default=True, help="The audit's detectors.")
 @click.option("-q", "--quiet", is_flag=True, help="No table.")
-def sweep_command(inputs, method, radius, block, strength, output, seed, detectors, quiet):
+def sweep_command(inputs, method, radius, block, strength, output, seed, gallery, detectors, quiet):
     """Privacy-utility curve: anonymise INPUTS (photos or folders) at several
     strengths of one method and audit each result.
 
@@ -306,7 +465,10 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
     fuzzypeople sweep photos/ --method pixelate --block 4,8,16,32
     fuzzypeople sweep photo.jpg --method blur --strength 1,2,4,8,16
 
-    Prints the smallest setting from which no face is re-identified.
+    Prints, per attack ((a) identification among the gallery's people, (b)
+    verification, (c) rank-1), the smallest setting from which it stays at
+    chance level. Without --gallery, attack (a) uses a stand-in gallery made
+    of variants of each photo (stronger than a real attacker's).
     """
     from ..io.image import EXTENSIONS
     from ..io.paths import expand_inputs
@@ -334,6 +496,8 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
         fail(f"{output}: exists and is not a folder")
     try:
         auditor = Auditor(names)
+        if gallery is not None:
+            auditor.load_gallery(gallery)
         doc = run_sweep(images, method, values, auditor=auditor, seed=seed)
     except FuzzyError as exc:
         fail(str(exc))
@@ -355,18 +519,23 @@ def sweep_command(inputs, method, radius, block, strength, output, seed, detecto
         from rich.table import Table
 
         t = Table(title=f"fuzzypeople sweep: {method}")
-        for h in (param, "faces", "re-identified", "d<0.6", "mean dist", "faces left", "people left", "altered", "SSIM", "SSIM in"):
+        for h in (param, "faces", "(a) named", "mean rank", "(b) verified", "(c) re-id", "d<0.6", "mean dist", "faces left", "people left", "altered", "SSIM", "SSIM in"):
             t.add_column(h, justify="right")
         pct = lambda v: "-" if v is None else f"{100 * v:.0f}%"  # noqa: E731
         num = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
         for r in doc["rows"]:
-            t.add_row(f"{r[param]:g}", str(r["faces"]), pct(r["reidentified_rate"]), pct(r["matches_original_rate"]),
+            t.add_row(f"{r[param]:g}", str(r["faces"]), pct(r["identified_rate"]), num(r["mean_rank"]),
+                      pct(r["verified_rate"]), pct(r["reidentified_rate"]), pct(r["matches_original_rate"]),
                       num(r["mean_distance"]),
                       pct(r["faces_residual_rate"]), pct(r["people_residual_rate"]), pct(r["altered_share"]),
                       num(r["ssim"]), num(r["ssim_inside"]))
         Console(width=max(110, Console().width)).print(t)
     for err in doc["errors"]:
         click.echo(f"fuzzypeople: error: {err['path']}: {err['message']}", err=True)
+    if doc.get("chance") is not None:
+        click.echo(f"attack (a): closed set of {doc['gallery']['people']} candidates ({doc['gallery']['kind']} gallery, "
+                   f"{doc['gallery']['images']} photos), chance level {100 * doc['chance']:.1f}%")
+    click.echo(attack_summary(doc))
     click.echo(summary_line(doc))
     click.echo(f"wrote {output / 'sweep.png'}, {output / 'sweep.html'}, {output / 'sweep.json'}")
     sys.exit(2 if doc["errors"] else 0)

@@ -14,8 +14,9 @@ class Params:
 
     radius: int | None = None  # scramble: neighbourhood radius in pixels; None = auto (scales with people)
     shape: str = "square"  # scramble: "square" or "disc" neighbourhood
-    block: int = 16  # pixelate: block size in pixels
-    strength: float = 25.0  # blur: Gaussian sigma in pixels
+    block: int | None = None  # pixelate: block size in pixels; None = auto, per region
+    strength: float | None = None  # blur: Gaussian sigma in pixels; None = auto, per region
+    share: float | None = None  # auto strength as a share of each region's size; None = the measured default
     color: tuple[int, int, int] = (0, 0, 0)  # solid / silhouette fill, 8-bit RGB
     seed: int | None = None  # scramble: reproducible randomness
 
@@ -45,6 +46,93 @@ def filled_like(image: np.ndarray, color: tuple[int, int, int]) -> np.ndarray:
         return np.full(image.shape, value[0], image.dtype)
     row = np.tile(value, (image.shape[1], 1))
     return np.ascontiguousarray(np.broadcast_to(row, image.shape))
+
+
+def region_labels(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected regions (8-connected) of a mask: ``(n, labels, stats)`` as
+    :func:`cv2.connectedComponentsWithStats` returns them (label 0 = background)."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(mask).view(np.uint8), connectivity=8)
+    return n, labels, stats
+
+
+def region_side(stats: np.ndarray) -> np.ndarray:
+    """The size auto strengths scale with, per region: the shorter side of its box.
+
+    The shorter side follows the size of the face inside far better than the
+    height does: a face-only region is about 1.5 face widths on both sides, a
+    standing person's is 7 face heights tall but only 2-3 face widths wide.
+    """
+    return np.minimum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+
+
+def power_of_two_at_least(x: float) -> int:
+    """Smallest power of two >= ``x`` (>= 1). Auto strengths round *up*, never
+    below what was measured safe, and video frames share a few values.
+
+    >>> [power_of_two_at_least(v) for v in (0.3, 1, 5, 16, 16.5)]
+    [1, 1, 8, 16, 32]
+    """
+    return int(2 ** max(0, int(np.ceil(np.log2(max(float(x), 1.0))))))
+
+
+def auto_strengths(mask: np.ndarray, strength_for_side) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, strength per label)``: each region's auto strength, from its size.
+
+    ``strength_for_side(side) -> value`` is the method's rule; label 0 (the
+    background) gets 0.
+    """
+    n, labels, stats = region_labels(mask)
+    values = np.zeros(n, np.float64)
+    sides = region_side(stats)
+    for i in range(1, n):  # one per person-sized region: a handful
+        values[i] = strength_for_side(int(sides[i]))
+    return labels, values
+
+
+def per_region(image: np.ndarray, mask: np.ndarray, strength_for_side, apply_fixed) -> np.ndarray:
+    """Hide each region of ``mask`` with its own strength.
+
+    ``apply_fixed(image, mask, value)`` is the method at one strength. Regions
+    that get the same value are hidden together, so the loop runs once per
+    distinct value (a few), not once per pixel or per person. Only the
+    regions' pixels take the hidden values; the rest of ``image`` is copied.
+    """
+    labels, values = auto_strengths(mask, strength_for_side)
+    distinct = sorted(set(values[1:].tolist()))
+    if len(distinct) <= 1:
+        return apply_fixed(image, mask, distinct[0]) if distinct else image
+    out = image.copy()
+    # One gather maps every pixel to its value's group (0 = not masked); then one compare per value.
+    group_of_label = np.searchsorted(distinct, values).astype(np.uint8) + 1
+    group_of_label[0] = 0
+    groups = group_of_label[labels]
+    for g, v in enumerate(distinct, start=1):
+        sub = groups == g
+        hidden = np.ascontiguousarray(apply_fixed(image, sub, v))
+        cv2.copyTo(hidden, sub.view(np.uint8), out)
+    return out
+
+
+def weakest_safe(mask: np.ndarray, strength_for_side) -> float | None:
+    """The largest auto strength any region of ``mask`` needs (None: empty mask)."""
+    _, values = auto_strengths(mask, strength_for_side)
+    return float(values[1:].max()) if len(values) > 1 else None
+
+
+class PrivacyWarning(UserWarning):
+    """A fixed strength below what the identification benchmark measured as safe."""
+
+
+def warn_if_weak(name: str, given: float, mask: np.ndarray, strength_for_side, unit: str = "px") -> None:
+    """Warn (:class:`PrivacyWarning`) when ``given`` is below the auto value for a region of ``mask``."""
+    import warnings
+
+    need = weakest_safe(mask, strength_for_side)
+    if need is not None and given < need:
+        warnings.warn(PrivacyWarning(
+            f"--{name} {given:g} is below the {need:g} {unit} measured as safe for the largest person found "
+            f"(benchmarks/identification.py); faces may stay identifiable. Leave --{name} unset for auto."),
+            stacklevel=3)
 
 
 def mask_bbox(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice]:

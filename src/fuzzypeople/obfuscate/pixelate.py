@@ -2,19 +2,39 @@
 
 Blocks are aligned to the image grid, so a still person gives the same mosaic
 in every frame of a video.
+
+Block size: unless the caller sets ``--block``, it is *auto* and set per
+region of the mask (per person): :data:`AUTO_SHARE` of the shorter side of
+the region's box, at least :data:`AUTO_MIN`, rounded up to a power of two.
+A fixed 16 px mosaic hides a distant pedestrian but leaves a close-up face
+identifiable (9 of 12 held-out portraits named among 5 candidates); the share
+is the one ``benchmarks/identification.py`` measured as reaching chance-level
+identification.
 """
 
 import cv2
 import numpy as np
 
+from ._common import mask_bbox, per_region, power_of_two_at_least, warn_if_weak
+
 NAME = "pixelate"
-HELP = "mosaic of --block N pixel blocks (default 16)"
+HELP = "mosaic of --block N pixel blocks (default: auto, per person)"
+
+AUTO_SHARE = 0.12
+AUTO_MIN = 8
 
 
-def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    from ._common import mask_bbox
+def auto_block(side: int, share: float | None = None) -> int:
+    """Block size for a region whose box's shorter side is ``side`` px.
 
-    b = max(int(params.block), 1)
+    >>> auto_block(100), auto_block(400), auto_block(10)   # 12 -> 16, 48 -> 64, the minimum
+    (16, 64, 8)
+    """
+    return power_of_two_at_least(max(AUTO_MIN, (AUTO_SHARE if share is None else share) * side))
+
+
+def _fixed(image: np.ndarray, mask: np.ndarray, block) -> np.ndarray:
+    b = max(int(block), 1)
     ys, xs = mask_bbox(mask)
     # Snap the window to the block grid so blocks do not move with the mask.
     y0, x0 = ys.start // b * b, xs.start // b * b
@@ -27,3 +47,11 @@ def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
     out = image.copy()
     out[y0:y1, x0:x1] = big.reshape(window.shape)
     return out
+
+
+def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
+    rule = lambda side: auto_block(side, params.share)  # noqa: E731
+    if params.block is None:
+        return per_region(image, mask, rule, _fixed)
+    warn_if_weak("block", params.block, mask, rule)
+    return _fixed(image, mask, params.block)

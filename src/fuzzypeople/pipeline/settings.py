@@ -45,8 +45,8 @@ class Settings:
         method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``
             or ``none`` (detect only).
         radius, shape, block, strength, color, seed: the methods' parameters
-            (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None`` scales
-            the scramble with the people's size. For a video, ``seed=None``
+            (see :class:`fuzzypeople.obfuscate.Params`); ``None`` (radius,
+            block, strength) scales each with the size of each person hidden. For a video, ``seed=None``
             draws one random seed for the whole video.
         targets: ``"bodies,faces"`` (default), ``"bodies"`` or ``"faces"``.
         threshold: detector confidence threshold (None = each detector's own).
@@ -83,8 +83,8 @@ class Settings:
     method: str = "scramble"
     radius: int | None = None
     shape: str = "square"
-    block: int = 16
-    strength: float = 25.0
+    block: int | None = None
+    strength: float | None = None
     color: tuple[int, int, int] = (0, 0, 0)
     seed: int | None = None
     targets: tuple[str, ...] | str = TARGETS
@@ -113,7 +113,8 @@ class Settings:
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
         r = self.radius
-        if (r is not None and r < 0) or self.block < 1 or self.strength < 0 or self.dilate < 0 or self.feather < 0:
+        if (r is not None and r < 0) or (self.block is not None and self.block < 1) or (
+                self.strength is not None and self.strength < 0) or self.dilate < 0 or self.feather < 0:
             raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
         if self.tile_sweep < 1:
             raise ValueError("tile_sweep must be >= 1")

@@ -1,0 +1,270 @@
+"""Identification benchmark: can an attacker who knows the candidates still name
+the people fuzzypeople hid?
+
+    python benchmarks/identification.py                  # 2 probe photos per person
+    python benchmarks/identification.py --probes 1 --k 5 --json /tmp/ident.json
+
+Data: ``../shared/data/faces/identities`` (26 real people, 2-11 photos each,
+one folder per person; see the README there). Nothing is copied into the
+repository.
+
+For each probe photo (the first ``--probes`` photos of each person in which
+the audit's detectors find a face), the photo is anonymised through the real
+anonymiser (``Anonymizer.analyse`` -> mask, ``Anonymizer.hide``) with every
+method at its default and at several strengths, and attacked by the audit's
+attack (a), closed-set identification (``fuzzypeople.audit.attacks``): the
+attacker knows where the face was (the output crop is aligned on the
+original's landmarks, dlib ResNet embedding) and holds every *other* photo of
+all 26 people as the gallery. Reported per method and strength:
+
+* ``id/26``: faces named right among all 26 people (chance: 1 in 26);
+* ``E[id|k]``: expected faces named right among ``k`` candidates (the right
+  person plus ``k - 1`` drawn at random; computed exactly, chance 1 in k);
+* ``<0.6``: faces within 0.6 (dlib's same-person threshold) of the same
+  person's nearest other photo;
+* ``verified``: attack (b), faces accepted as their own person: under the
+  distance where 1% of impostor pairs (different people of the gallery) are
+  accepted, and nearer than 99% of the other people's photos.
+
+"Relative" strengths are a share of each hidden region's shorter side (what
+the auto defaults use, per region); "px" strengths are fixed. Images larger
+than ``--max-side`` are shrunk first (fixed px values refer to the shrunk
+photo). For each method it prints the smallest relative strength from which
+identification stays at chance level under both counts: that
+is what the auto defaults in ``fuzzypeople/obfuscate`` are set from
+("at chance": within two standard deviations of chance for this many faces,
+and at least one face).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "faces" / "identities"
+SHARES = (0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.25, 0.35, 0.5)
+FIXED = {"scramble": ("radius", (8, 16, 32, 64)), "pixelate": ("block", (8, 16, 32, 64)),
+         "blur": ("strength", (8, 16, 25, 32, 64))}
+
+
+def load(path: Path, max_side: int) -> np.ndarray:
+    from fuzzypeople.io.image import read_image
+
+    rgb = read_image(path).rgb
+    s = max(rgb.shape[:2])
+    if s > max_side:
+        f = max_side / s
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * f), round(rgb.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(rgb)
+
+
+def largest_face(detect, rgb):
+    """Box of the largest face, preferring dlib HOG (dlib's landmarks were trained on its boxes)."""
+    found = detect(rgb)
+    faces = found.of_kind("face")
+    if not len(faces):
+        return None
+    pref = np.array([0 if s == "dlib-hog" else 1 for s in faces.source])
+    wh = faces.boxes[:, 2:] - faces.boxes[:, :2]
+    area = wh[:, 0] * wh[:, 1]
+    i = int(np.lexsort((-area, pref))[0])
+    return faces.boxes[i]
+
+
+def settings() -> list[tuple[str, str, object, dict]]:
+    """(method, label, strength for sorting, Params overrides)."""
+    out = [("none", "original", 0, {})]
+    for m in ("scramble", "pixelate", "blur"):
+        out.append((m, "default", None, {}))
+        out += [(m, f"{s:g} rel", s, {"share": s}) for s in SHARES]
+        key, vals = FIXED[m]
+        out += [(m, f"{v:g} px", v, {key: v}) for v in vals]
+    out += [("solid", "default", None, {}), ("silhouette", "default", None, {})]
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--probes", type=int, default=2, help="probe photos per person (the others are the gallery)")
+    ap.add_argument("--k", type=int, default=5, help="candidates for the E[id|k] count")
+    ap.add_argument("--max-side", type=int, default=1024)
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--report", type=Path, default=None, help="only print the report of a saved --json file")
+    a = ap.parse_args(argv)
+    if a.report:
+        doc = json.loads(a.report.read_text())
+        doc["reach_chance_share"] = reach_chance(doc)
+        print_report(doc)
+        return 0
+    if not a.data.is_dir():
+        print(f"no data at {a.data}", file=sys.stderr)
+        return 2
+    warnings.simplefilter("ignore")  # fixed strengths below the safe value are the point here
+    from fuzzypeople.api import Anonymizer
+    from fuzzypeople.audit import attacks
+    from fuzzypeople.audit.detectors import Detectors
+    from fuzzypeople.audit.faces import FaceRecognizer
+    from fuzzypeople.obfuscate import Params
+
+    t0 = time.perf_counter()
+    detect = Detectors(("mtcnn", "dlib-hog"))
+    rec = FaceRecognizer()
+    photos = []  # (person, path, rgb, shapes, embedding)
+    for folder in sorted(p for p in a.data.iterdir() if p.is_dir()):
+        for f in sorted(folder.iterdir()):
+            if f.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+                continue
+            rgb = load(f, a.max_side)
+            box = largest_face(detect, rgb)
+            if box is None:
+                print(f"  no face found in {f.relative_to(a.data)}: skipped", file=sys.stderr)
+                continue
+            shapes = rec.landmarks(rgb, box[None])
+            photos.append((folder.name, f, rgb, shapes, rec.embed([rgb], shapes)[0][0], box))
+    names = [p[0] for p in photos]
+    people = sorted(set(names))
+    emb = np.stack([p[4] for p in photos])
+    impostors = attacks.impostor_distances(emb, names)
+    thr = attacks.threshold_at_fmr(impostors, attacks.FMR)
+    print(f"{len(photos)} photos of {len(people)} people embedded ({time.perf_counter() - t0:.0f} s); "
+          f"verification threshold at FMR {attacks.FMR:.0%}: {thr:.3f} ({len(impostors)} impostor pairs)",
+          file=sys.stderr)
+
+    probes = []
+    for person in people:
+        idx = [i for i, n in enumerate(names) if n == person]
+        if len(idx) < 2:
+            continue
+        probes += idx[: min(a.probes, len(idx) - 1)]
+    anon = Anonymizer()  # the default stack, as the command uses it
+    grid = settings()
+    results = {i: [] for i in range(len(grid))}  # per setting: (rank, dist to own person, own-original distance)
+    coverage = []
+    for n, i in enumerate(probes):
+        person, path, rgb, shapes, _, box = photos[i]
+        _, mask = anon.analyse(rgb)
+        x1, y1, x2, y2 = np.round(box).astype(int)
+        fb = mask[max(y1, 0):y2, max(x1, 0):x2]
+        coverage.append(float(fb.mean()) if fb.size else 0.0)
+        keep = [j for j in range(len(photos)) if j != i]
+        g_emb, g_names = emb[keep], [names[j] for j in keep]
+        outs = []
+        for method, _, _, over in grid:
+            if method == "none":
+                outs.append(rgb)
+                continue
+            params = Params(seed=0, **{**dict(block=None, strength=None, radius=None), **over})
+            outs.append(anon.hide(rgb, mask, params) if method == anon.method else _hide(rgb, mask, method, params))
+        vecs = rec.embed(outs, shapes)
+        q = np.vstack([v[0] for v in vecs])
+        ppl, d = attacks.person_distances(q, g_emb, g_names)
+        truth = np.full(len(q), ppl.index(person))
+        rank, _ = attacks.identify(d, truth)
+        to_photos = np.linalg.norm(q[:, None].astype(np.float64) - g_emb[None], axis=2)
+        others = to_photos[:, np.array(g_names) != person]
+        verified = attacks.verify(d[np.arange(len(q)), truth], thr, others, attacks.FMR)
+        for s in range(len(grid)):
+            results[s].append((int(rank[s]), float(d[s, truth[s]]), bool(verified[s])))
+        print(f"  [{n + 1}/{len(probes)}] {path.relative_to(a.data)}: face {x2 - x1}px, "
+              f"mask covers {coverage[-1]:.0%} of it", file=sys.stderr)
+
+    npeople = len(people)
+    k = min(a.k, npeople)
+    rows = []
+    for s, (method, label, strength, _) in enumerate(grid):
+        r = np.array([x[0] for x in results[s]])
+        dd = np.array([x[1] for x in results[s]])
+        rows.append({
+            "method": method, "setting": label, "strength": strength, "faces": len(r),
+            "identified_all": int((r == 1).sum()),
+            "expected_identified_k": float(attacks.identified_among(r, npeople, k).sum()),
+            "within_0.6": int((dd < 0.6).sum()), "verified": int(sum(x[2] for x in results[s])),
+            "mean_rank": float(r.mean()),
+        })
+    when = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")
+    cmd = "python benchmarks/identification.py " + " ".join(shlex.quote(x) for x in (argv or sys.argv[1:]))
+    doc = {"date": when, "command": cmd.strip(), "faces": len(probes), "people": npeople, "k": k,
+           "gallery_photos": len(photos) - 1, "threshold": thr, "fmr": attacks.FMR, "rows": rows,
+           "mask_coverage": coverage}
+    doc["reach_chance_share"] = reach_chance(doc)
+    print_report(doc)
+    if a.json:
+        a.json.write_text(json.dumps(doc, indent=1))
+    print(f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def null_spread(people: int, k: int, faces: int) -> tuple[float, float]:
+    """Standard deviations of the two identified counts when every face is hidden
+    perfectly (the right person's rank uniform over the ``people``): rank-1 over
+    all, and the expected count among ``k``."""
+    from fuzzypeople.audit import attacks
+
+    p_all = 1 / people
+    among = attacks.identified_among(np.arange(1, people + 1), people, k)
+    return float(np.sqrt(faces * p_all * (1 - p_all))), float(np.sqrt(faces * among.var()))
+
+
+def reach_chance(doc: dict) -> dict:
+    """Per method, the smallest relative strength from which both counts stay at
+    chance level: within two standard deviations of chance (at least one face);
+    with a few dozen faces, chance itself wanders by more than one face."""
+    nf, npeople, k = doc["faces"], doc["people"], doc["k"]
+    sd_all, sd_k = null_spread(npeople, k, nf)
+    lim_all = nf / npeople + max(1.0, 2 * sd_all)
+    lim_k = nf / k + max(1.0, 2 * sd_k)
+    reach = {}
+    for m in ("scramble", "pixelate", "blur"):
+        rel = sorted((r for r in doc["rows"] if r["method"] == m and r["setting"].endswith("rel")),
+                     key=lambda r: r["strength"])
+        stays = None
+        for r in reversed(rel):
+            if r["identified_all"] > lim_all or r["expected_identified_k"] > lim_k:
+                break
+            stays = r["strength"]
+        reach[m] = stays
+    return reach
+
+
+def print_report(doc: dict) -> None:
+    nf, npeople, k, thr, fmr = doc["faces"], doc["people"], doc["k"], doc["threshold"], doc["fmr"]
+    chance_all, chance_k = nf / npeople, nf / k
+    sd_all, sd_k = null_spread(npeople, k, nf)
+    cov = doc["mask_coverage"]
+    print(f"\n{doc['date']}, `{doc['command']}`: {nf} probe faces of {npeople} people, gallery = every other "
+          f"photo ({doc['gallery_photos']} per probe); attack (a) closed set over all {npeople} (chance "
+          f"{chance_all:.1f} faces, sd {sd_all:.1f}) and over k={k} candidates (chance 1/{k}: {chance_k:.1f} faces, "
+          f"sd {sd_k:.1f}); verification at FMR {fmr:.0%} (threshold {thr:.3f}, and nearer than 99% of the other "
+          f"people's photos). Mask covers {np.mean(cov):.0%} of the face boxes on average (min {min(cov):.0%}).\n")
+    print(f"| method | setting | identified of {nf} (k={npeople}) | expected identified (k={k}) | "
+          f"within 0.6 | verified (FMR {fmr:.0%}) | mean rank |")
+    print("|---|---|---|---|---|---|---|")
+    for r in doc["rows"]:
+        print(f"| {r['method']} | {r['setting']} | {r['identified_all']} | {r['expected_identified_k']:.1f} | "
+              f"{r['within_0.6']} | {r['verified']} | {r['mean_rank']:.1f} |")
+    print(f"\nchance: {chance_all:.1f} of {nf} (k={npeople}), {chance_k:.1f} of {nf} (k={k}); "
+          "at chance = within 2 sd of it (at least 1 face)")
+    for m, v in doc["reach_chance_share"].items():
+        print(f"{m}: identification at chance from share {v} of the region's shorter side"
+              if v is not None else f"{m}: never at chance over the shares tried")
+
+
+def _hide(rgb, mask, method, params):
+    from fuzzypeople.obfuscate import obfuscate
+
+    return obfuscate(rgb, mask, method, params)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
