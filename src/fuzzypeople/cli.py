@@ -137,8 +137,12 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             hold=DEFAULT_HOLD if hold is None else hold, keep_faces=keep_faces,
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region)
     except ValueError as exc:
-        _fail(str(exc).replace("keep_faces", "--keep-faces").replace("exclude_region", "--exclude-region")
-              .replace("region must", "--region must"))
+        message = str(exc)
+        for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
+            if message.startswith(field):
+                message = "--" + field.replace("_", "-") + message[len(field):]
+                break
+        _fail(message)
     try:
         anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
     except (ValueError, FuzzyError) as exc:
