@@ -41,7 +41,9 @@ class Anonymizer:
     ``settings=Settings(...)``:
 
         method: how to hide (``scramble``, ``pixelate``, ``blur``, ``solid``,
-            ``silhouette``, ``none``).
+            ``silhouette``, ``erase``, ``none``).
+        keep_faces, keep, region, exclude_region: who and where not to hide
+            (see :class:`~fuzzypeople.pipeline.Settings` and :mod:`fuzzypeople.keep`).
         radius, shape, block, strength, color, seed: the methods' settings
             (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None``
             scales the scramble with the people's size (see

@@ -66,8 +66,9 @@ class Settings:
     """All options; every field has the default the command line uses.
 
     What to hide and how:
-        method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``
-            or ``none`` (detect only).
+        method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``,
+            ``erase`` (remove: fill from the surroundings or, in video, the
+            background seen in other frames) or ``none`` (detect only).
         radius, shape, block, strength, color, seed: the methods' parameters
             (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None`` scales
             the scramble with the people's size. For a video, ``seed=None``
