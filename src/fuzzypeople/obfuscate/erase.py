@@ -80,7 +80,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if mask.all():
         out[...] = 32896 if image.dtype == np.uint16 else 128
         return out
-    x, y, w, h = cv2.boundingRect(mask.view(np.uint8))
+    _, _, w, h = cv2.boundingRect(mask.view(np.uint8))
     pad = max(16, int(CONTEXT * max(w, h)))
     ys, xs = mask_bbox(mask, pad)
     crop8 = np.ascontiguousarray(_to8(image[ys, xs]))
