@@ -140,6 +140,22 @@ def test_keeping_never_reveals_an_overlapping_person():
     assert not mask[30:180, 75:120].any()
 
 
+def test_keeping_never_reveals_a_real_person_standing_in_front(refs):
+    """Grace Hopper's portrait pasted over the astronaut's right side; the astronaut is kept."""
+    from fuzzypeople import Anonymizer
+
+    img = np.concatenate([data.astronaut(), np.full((512, 200, 3), 200, np.uint8)], axis=1)
+    g = grace_rgb(300)
+    img[212:512, 300 : 300 + g.shape[1]] = g
+    grace = np.zeros(img.shape[:2], bool)
+    grace[212:512, 300 : 300 + g.shape[1]] = True
+    _, everyone = Anonymizer("solid").analyse(img)
+    _, kept = Anonymizer("solid", keep_faces=refs / "astronaut").analyse(img)
+    assert not kept[58:178, 183:271].any(), "the astronaut's face is kept"
+    assert (everyone & grace).sum() > 50_000
+    assert not (everyone & grace & ~kept).any(), "keeping the astronaut revealed part of Grace Hopper's picture"
+
+
 def test_a_body_holding_two_faces_is_never_kept():
     from fuzzypeople import Anonymizer
 

@@ -135,7 +135,7 @@ class Anonymizer:
         if s.keep_faces is not None and self._references is None:
             self._references = references(s.keep_faces, self.detect, s.keep_distance)
         person = "body" if "bodies" in s.targets else "face"
-        return Keeper(self._references if s.keep_faces is not None else None, s.keep, person)
+        return Keeper(self._references if s.keep_faces is not None else None, s.keep, person, self.grow)
 
     def analyse(self, rgb: np.ndarray) -> tuple[People, np.ndarray]:
         """Detect and build the mask (without the people kept); fail closed (raise, or hide all with ``fail_safe``)."""

@@ -29,7 +29,8 @@ Who is kept, per analysed frame (decisions are per track id):
   :func:`prominence`) are kept if they are separable; when the most
   prominent is not, nobody takes its place.
 * people kept are taken out of the mask; others whose box meets a kept
-  body's box are hidden by their whole box, not their traced outline.
+  body's box are hidden by their whole box (grown as the mask grows boxes),
+  not their traced outline.
 
 >>> import numpy as np
 >>> p = People([[0, 0, 40, 100], [50, 0, 90, 100], [10, 5, 30, 25]], [1, 1, 1], ["body", "body", "face"],
@@ -166,10 +167,12 @@ class Keeper:
         person: ``"body"`` (default) or ``"face"`` (only faces are targeted).
     """
 
-    def __init__(self, references: References | None = None, keep: int = 0, person: str = BODY):
+    def __init__(self, references: References | None = None, keep: int = 0, person: str = BODY,
+                 grow: dict[str, float] | None = None):
         self.references = references
         self.keep = int(keep)
         self.person = person
+        self.grow = grow or {}  # boxes grow by this share per side (per kind) when the mask is built
         self.kept: set[int] = set()  # track ids kept on the last analysed frame (people and their faces)
         self.ever: set[int] = set()  # person track ids kept at least once
         self.seen: set[int] = set()  # person track ids seen
@@ -225,8 +228,12 @@ class Keeper:
             meets = (rb > lt).all(axis=2).any(axis=1)
             if meets.any():
                 masks = others.masks.copy()
-                for i, (x1, y1, x2, y2) in zip(np.flatnonzero(meets), clip_boxes(others.boxes[meets], masks.shape[1:])):
-                    masks[i, y1:y2, x1:x2] = True  # a handful of people
+                boxes = others.boxes[meets]
+                share = np.array([self.grow.get(k, 0.0) for k in others.kinds[meets]], np.float32)[:, None]
+                wh = (boxes[:, 2:] - boxes[:, :2]) * share
+                grown = np.concatenate([boxes[:, :2] - wh, boxes[:, 2:] + wh], axis=1)
+                for i, (x1, y1, x2, y2) in zip(np.flatnonzero(meets), clip_boxes(grown, masks.shape[1:])):
+                    masks[i, y1:y2, x1:x2] = True  # a handful of people: their whole (grown) box
                 others = replace(others, masks=masks)
         return others
 
