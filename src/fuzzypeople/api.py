@@ -26,6 +26,7 @@ from . import masks as masks_
 from . import pipeline
 from .detect.stack import Stack
 from .obfuscate import Params, obfuscate
+from .obfuscate import state as method_state
 from .people import People
 from .pipeline import GROW, Result, Settings  # noqa: F401  (Result re-exported)
 from .pipeline.settings import DEFAULT_DILATE  # noqa: F401  (re-exported)
@@ -40,7 +41,9 @@ class Anonymizer:
     ``settings=Settings(...)``:
 
         method: how to hide (``scramble``, ``pixelate``, ``blur``, ``solid``,
-            ``silhouette``, ``none``).
+            ``silhouette``, ``erase``, ``none``).
+        keep_faces, keep, region, exclude_region: who and where not to hide
+            (see :class:`~fuzzypeople.pipeline.Settings` and :mod:`fuzzypeople.keep`).
         radius, shape, block, strength, color, seed: the methods' settings
             (see :class:`fuzzypeople.obfuscate.Params`); ``radius=None``
             scales the scramble with the people's size (see
@@ -69,6 +72,7 @@ class Anonymizer:
         self.settings = settings
         self.grow = dict(GROW)
         self.detector = Stack(**settings.detector_options())
+        self._references = None  # the --keep-faces reference faces, loaded when first needed
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Anonymizer:
@@ -95,17 +99,47 @@ class Anonymizer:
         return self.detector(rgb)
 
     def mask(self, people: People, shape: tuple[int, int]) -> np.ndarray:
-        """The boolean HxW mask of pixels to hide."""
-        return masks_.build_mask(grow_boxes(people, shape, self.grow), shape, self.dilate)
+        """The boolean HxW mask of pixels to hide (within ``region``, outside ``exclude_region``)."""
+        mask = masks_.build_mask(grow_boxes(people, shape, self.grow), shape, self.settings.mask_dilate)
+        s = self.settings
+        if s.region:
+            mask &= masks_.rectangles(s.region, shape, "--region")
+        if s.exclude_region:
+            mask &= ~masks_.rectangles(s.exclude_region, shape, "--exclude-region")
+        return mask
 
-    def hide(self, pixels: np.ndarray, mask: np.ndarray, params: Params | None = None) -> np.ndarray:
-        """Obfuscate the masked pixels of ``pixels`` (any HxW[xC] uint8/uint16)."""
+    def hide(self, pixels: np.ndarray, mask: np.ndarray, params: Params | None = None, state=None) -> np.ndarray:
+        """Obfuscate the masked pixels of ``pixels`` (any HxW[xC] uint8/uint16).
+
+        ``state``: the method's per-stream state (:meth:`method_state`), for the frames of one video.
+        """
         alpha = masks_.feather(mask, self.feather) if self.feather else None
-        return obfuscate(pixels, mask, self.method, params or self.params, alpha)
+        return obfuscate(pixels, mask, self.method, params or self.params, alpha, state=state)
+
+    def method_state(self):
+        """A fresh per-stream state for the method (``erase``: a background model), or None."""
+        return method_state(self.method)
+
+    def keeper(self):
+        """A fresh :class:`fuzzypeople.keep.Keeper` for one photo or video, or None if nobody is kept.
+
+        The ``keep_faces`` reference photos are read (and their faces
+        embedded) on the first call; a bad folder raises
+        :class:`fuzzypeople.FuzzyError`.
+        """
+        from .keep import Keeper, references
+
+        s = self.settings
+        if not s.keeps:
+            return None
+        if s.keep_faces is not None and self._references is None:
+            self._references = references(s.keep_faces, self.detect, s.keep_distance)
+        person = "body" if "bodies" in s.targets else "face"
+        return Keeper(self._references if s.keep_faces is not None else None, s.keep, person, self.grow)
 
     def analyse(self, rgb: np.ndarray) -> tuple[People, np.ndarray]:
-        """Detect and build the mask; fail closed (raise, or hide all with ``fail_safe``)."""
-        return pipeline.analyse(self, rgb, self.fail_safe)
+        """Detect and build the mask (without the people kept); fail closed (raise, or hide all with ``fail_safe``)."""
+        return pipeline.analyse(self, rgb, self.fail_safe, self.keeper())
 
     # -- arrays, photos, videos -----------------------------------------------------
     def anonymize(self, image: np.ndarray) -> np.ndarray:
@@ -113,7 +147,7 @@ class Anonymizer:
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"anonymize takes an HxWx3 uint8 RGB array, got {image.shape} {image.dtype}")
-        masker = pipeline.StillMasker(self, self.fail_safe)
+        masker = pipeline.StillMasker(self, self.fail_safe, self.keeper())
         try:
             [(_, out, _)] = pipeline.anonymize_frames(self, [(None, image, image, 0)], masker)
         except AnalysisError as exc:

@@ -25,7 +25,7 @@ from .errors import FuzzyError
 @click.option("--format", "fmt", default=None, help="ffmpeg input format (default: v4l2 for /dev/video*, avfoundation on macOS; guessed for URLs).")
 @click.option("--size", default=None, metavar="WxH", help="Ask the camera for this size, e.g. 1280x720.")
 @click.option("--fps", type=click.FloatRange(0, min_open=True), default=None, help="Ask the camera for this frame rate.")
-@click.option("-m", "--method", type=click.Choice(["scramble", "pixelate", "blur", "solid", "silhouette", "none"]), default="scramble", show_default=True, help="How to hide people.")
+@click.option("-m", "--method", type=click.Choice(["scramble", "pixelate", "blur", "solid", "silhouette", "erase", "none"]), default="scramble", show_default=True, help="How to hide people.")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: neighbourhood radius in pixels (default: auto, scaled to the people).")
 @click.option("-t", "--targets", default="bodies,faces", show_default=True, help="What to hide: bodies, faces, or both.")
 @click.option("--fail-safe", is_flag=True, help="Hide the whole frame when it cannot be analysed or a person just seen vanishes.")

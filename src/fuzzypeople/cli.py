@@ -20,7 +20,7 @@ import click
 from . import __version__
 from .errors import FuzzyError
 
-METHOD_NAMES = ["scramble", "pixelate", "blur", "solid", "silhouette", "none"]
+METHOD_NAMES = ["scramble", "pixelate", "blur", "solid", "silhouette", "erase", "none"]
 
 
 def _color(ctx, param, value):
@@ -75,7 +75,7 @@ def main():
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
-@click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, or none (detect only).")
+@click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, erase (remove them: fill from the surroundings, in video from the background seen in other frames), or none (detect only).")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, per person, scaled with their size (benchmarks/identification.py), so close-ups get more static than distant figures.")
 @click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")
 @click.option("--seed", type=int, default=None, help="scramble: seed for reproducible output.")
@@ -92,6 +92,11 @@ def main():
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
+@click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else.")
+@click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else.")
+@click.option("--keep", "keep_n", type=click.IntRange(0), default=0, metavar="N", help="Keep the N most prominent people.")
+@click.option("--region", multiple=True, metavar="X,Y,W,H", help="Hide only inside this rectangle (pixels; repeatable).")
+@click.option("--exclude-region", multiple=True, metavar="X,Y,W,H", help="Never hide inside this rectangle (pixels; repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
 @click.option("--no-audio", is_flag=True, help="Video: drop the audio (default: kept, copied as is where the container allows).")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video: quality, lower = better (default: 20 for H.264, 32 for VP9; quantiser 3 for AVI's MPEG-4).")
@@ -102,7 +107,7 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
 
     Every person found is hidden, whole body and face. Inputs are never
@@ -131,11 +136,18 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             tile_scale=tile_scale, boxes=boxes, feather=feather, fail_safe=fail_safe,
             keep_metadata=keep_metadata, keep_gps=keep_gps, audio=not no_audio, crf=crf, codec=codec,
             start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
-            hold=DEFAULT_HOLD if hold is None else hold, tile_sweep=tile_sweep or DEFAULT_SWEEP)
+            hold=DEFAULT_HOLD if hold is None else hold, keep_faces=keep_faces,
+            keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
+            tile_sweep=tile_sweep or DEFAULT_SWEEP)
     except ValueError as exc:
-        _fail(str(exc))
+        message = str(exc)
+        for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
+            if message.startswith(field):
+                message = "--" + field.replace("_", "-") + message[len(field):]
+                break
+        _fail(message)
     try:
-        anonymizer("photo")  # check the settings before touching any file
+        anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
     except (ValueError, FuzzyError) as exc:
         _fail(str(exc))
     video_exts = _video_extensions()
@@ -143,7 +155,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     if not files:
         _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
     many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
-    t0, failed, people = time.perf_counter(), 0, 0
+    t0, failed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0
     _warn_once_on_weak_settings()
     with _progress(len(files), quiet or len(files) == 1) as advance:
         for src, rel in files:
@@ -155,6 +167,8 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 else:
                     res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
                 people += res.people
+                kept += res.kept or 0
+                hidden += res.hidden or 0
             except FuzzyError as exc:
                 failed += 1
                 _error(str(exc))
@@ -168,7 +182,8 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         took = time.perf_counter() - t0
         done = len(files) - failed
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
-                   f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
+                   + (f"{kept} kept, {hidden} hidden, " if settings.keeps else "")
+                   + f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
     sys.exit(1 if failed else 0)
 
 

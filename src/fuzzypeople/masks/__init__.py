@@ -48,6 +48,21 @@ def build_mask(people: People, shape: tuple[int, int], dilate: int = 0) -> np.nd
     return _grow(union(people, shape), dilate)
 
 
+def rectangles(rects, shape: tuple[int, int], name: str = "region") -> np.ndarray:
+    """The union of ``(x, y, w, h)`` rectangles as a bool mask; ValueError if one lies outside the picture.
+
+    >>> int(rectangles([(1, 1, 2, 3)], (8, 8)).sum())
+    6
+    """
+    h, w = shape
+    out = np.zeros((h, w), bool)
+    for x, y, rw, rh in rects:  # a handful of rectangles
+        if x >= w or y >= h:
+            raise ValueError(f"{name} {x},{y},{rw},{rh} lies outside the {w}x{h} picture")
+        out[y : y + rh, x : x + rw] = True
+    return out
+
+
 def feather(mask: np.ndarray, pixels: int) -> np.ndarray:
     """Blend weights in ``[0, 1]``: 1 on the mask, fading to 0 over ``pixels`` outside it.
 

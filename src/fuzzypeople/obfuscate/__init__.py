@@ -7,6 +7,14 @@ anything: :func:`obfuscate` copies only masked pixels into the output, so the
 rest stay byte-identical to the input. Adding a method is adding a module here;
 it is found automatically.
 
+Optional, for methods that need memory across the frames of a video (``erase``
+fills people from the background seen in other frames): ``state() -> obj``,
+where ``obj(image, mask, params)`` works like ``apply`` and is called on
+*every* frame of one stream, in order, even those with nothing to hide. The
+pipeline makes one per stream (:func:`state`) and passes it to
+:func:`obfuscate`. ``MIN_DILATE`` (pixels, optional): the mask grows at least
+this much with this method.
+
 >>> import numpy as np
 >>> img = np.full((4, 4, 3), 200, np.uint8)
 >>> mask = np.zeros((4, 4), bool); mask[1:3, 1:3] = True
@@ -47,24 +55,43 @@ def get(name: str) -> ModuleType:
         raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}") from None
 
 
+def state(method: str):
+    """A fresh per-stream state for ``method`` (one per video), or None if it keeps none."""
+    make = getattr(get(method), "state", None)
+    return make() if make is not None else None
+
+
+def min_dilate(method: str) -> int:
+    """The least mask growth, in pixels, that ``method`` needs (0 for most)."""
+    return int(getattr(get(method), "MIN_DILATE", 0))
+
+
 def obfuscate(
     image: np.ndarray,
     mask: np.ndarray,
     method: str = "scramble",
     params: Params = Params(),
     alpha: np.ndarray | None = None,
+    state=None,
 ) -> np.ndarray:
     """Hide the masked pixels of ``image`` with ``method``; never modifies ``image``.
 
     ``alpha`` (optional float weights from :func:`fuzzypeople.masks.feather`)
     blends the hidden image in around the mask edge; where it is 1 (the whole
-    mask) the output is the method's output exactly.
+    mask) the output is the method's output exactly. ``state`` (from
+    :func:`state`) replaces the method's ``apply`` and sees every frame.
     """
     if mask.shape != image.shape[:2]:
         raise ValueError(f"mask {mask.shape} does not match image {image.shape[:2]}")
-    if not mask.any():
+    if state is not None:
+        hidden = state(image, mask, params)  # called on every frame: it learns from them
+        if not mask.any():
+            return image.copy()
+        hidden = np.ascontiguousarray(hidden)
+    elif not mask.any():
         return image.copy()
-    hidden = np.ascontiguousarray(get(method).apply(image, mask, params))
+    else:
+        hidden = np.ascontiguousarray(get(method).apply(image, mask, params))
     if alpha is None and mask.all():  # everything hidden: the method's output is the answer
         return hidden.copy() if np.shares_memory(hidden, image) else hidden
     out = image.copy()

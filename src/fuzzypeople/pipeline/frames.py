@@ -30,16 +30,25 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from ..keep import with_ids
 from ..people import People
 from ..track import AnalysisError
 
 
-def analyse(stages, rgb: np.ndarray, fail_safe: bool = False) -> tuple[People, np.ndarray]:
-    """Detect and build the mask of one RGB frame; fail closed (raise, or hide all with ``fail_safe``)."""
+def analyse(stages, rgb: np.ndarray, fail_safe: bool = False, keeper=None) -> tuple[People, np.ndarray]:
+    """Detect and build the mask of one RGB frame; fail closed (raise, or hide all with ``fail_safe``).
+
+    With a ``keeper`` (:class:`fuzzypeople.keep.Keeper`) the people it keeps
+    are left out of the mask.
+    """
     shape = rgb.shape[:2]
     try:
         people = stages.detect(rgb)
-        return people, stages.mask(people, shape)
+        if keeper is None:
+            return people, stages.mask(people, shape)
+        people = with_ids(people)
+        keeper.observe(rgb, people)
+        return people, stages.mask(keeper.hidden(people), shape)
     except Exception:
         if not fail_safe:
             raise
@@ -49,12 +58,15 @@ def analyse(stages, rgb: np.ndarray, fail_safe: bool = False) -> tuple[People, n
 class StillMasker:
     """Each frame analysed on its own, at once (photos): the same interface as ``TemporalMasker``.
 
-    ``people`` counts the people found over all frames pushed.
+    ``people`` counts the people found over all frames pushed. With a
+    ``keeper`` (:class:`fuzzypeople.keep.Keeper`) the people it keeps are
+    left out of the masks.
     """
 
-    def __init__(self, stages, fail_safe: bool = False):
+    def __init__(self, stages, fail_safe: bool = False, keeper=None):
         self.stages = stages
         self.fail_safe = fail_safe
+        self.keeper = keeper
         self.frames = 0
         self.people = 0
 
@@ -62,7 +74,7 @@ class StillMasker:
         t = self.frames
         self.frames += 1
         try:
-            people, mask = analyse(self.stages, rgb, self.fail_safe)
+            people, mask = analyse(self.stages, rgb, self.fail_safe, self.keeper)
         except Exception as exc:
             raise AnalysisError(t, exc) from exc
         self.people += len(people)
@@ -91,16 +103,24 @@ def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray,
         params: the method's parameters (default: the stages').
         hide: False to detect only (``method="none"``): pixels come back as they are.
 
+    A method that keeps state across frames (``erase``'s background model)
+    gets one fresh state per call, from ``stages.method_state()`` when the
+    stages have it: one per photo, one per video.
+
     Yields ``(item, hidden pixels, mask)`` for every frame, in order, as soon
     as its mask is final (a tracking masker holds frames back a little).
     Analysis failures raise :class:`~fuzzypeople.track.AnalysisError`.
     """
 
+    make_state = getattr(stages, "method_state", None)
+    state = make_state() if hide and make_state is not None else None
+    extra = {} if state is None else {"state": state}
+
     def finish(ready):
         for (item, pixels, turns), mask in ready:
             if turns:
                 mask = np.ascontiguousarray(np.rot90(mask, -turns))
-            yield item, (stages.hide(pixels, mask, params) if hide else pixels), mask
+            yield item, (stages.hide(pixels, mask, params, **extra) if hide else pixels), mask
 
     for item, pixels, rgb, turns in frames:
         yield from finish(masker.push((item, pixels, turns), rgb))

@@ -34,7 +34,8 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
     if save_mask is not None:
         check_distinct(src, save_mask)
     img = read_image(src)
-    masker = StillMasker(stages, settings.fail_safe)
+    keeper = stages.keeper() if settings.keeps else None
+    masker = StillMasker(stages, settings.fail_safe, keeper)
     try:
         [(_, hidden, mask)] = anonymize_frames(stages, [(img, img.pixels, img.rgb, 0)], masker,
                                                params=settings.params, hide=write)
@@ -48,5 +49,6 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
         from ..masks import save_mask as write_mask
 
         write_mask(mask, save_mask)
+    kept, hid = keeper.counts() if keeper is not None else (None, None)
     return Result(src, dst if write else None, masker.people, float(mask.mean()),
-                  time.perf_counter() - t0, Path(save_mask) if save_mask else None)
+                  time.perf_counter() - t0, Path(save_mask) if save_mask else None, kept, hid)

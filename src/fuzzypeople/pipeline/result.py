@@ -16,3 +16,5 @@ class Result:
     hidden_share: float
     seconds: float
     mask_path: Path | None = None
+    kept: int | None = None  # with keep options: people kept (left untouched), else None
+    hidden: int | None = None  # ... and people hidden

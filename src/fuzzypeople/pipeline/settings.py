@@ -19,9 +19,12 @@ ValueError: radius, dilate and feather must be >= 0, block >= 1, strength >= 0
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
 
 from ..detect.stack import TARGETS, parse_targets
-from ..obfuscate import Params, get
+from ..obfuscate import Params, get, min_dilate
 from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, DEFAULT_SWEEP
 
 DEFAULT_DILATE = 4  # pixels; chosen on coco-people, see benchmarks/detection.py
@@ -35,6 +38,27 @@ DEFAULT_TILE_SCALE = 1.0
 # nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
 # (benchmarks/video_recall.py), so frames are analysed at full size.
 DEFAULT_DETECT_SIZE: int | None = None
+# --keep-faces: a face is the same person as a reference face under this dlib ResNet distance
+# (dlib's own threshold is 0.6; stricter, since a false match would leave a stranger visible).
+KEEP_DISTANCE = 0.5
+
+
+def _regions(value, name: str) -> tuple[tuple[int, int, int, int], ...]:
+    """``(x, y, w, h)``, several of them, or ``"x,y,w,h"`` -> a tuple of int 4-tuples, checked."""
+    if value is None or value == ():
+        return ()
+    if isinstance(value, str) or (len(value) == 4 and all(isinstance(v, (int, float, np.integer)) for v in value)):
+        value = [value]
+    out = []
+    for r in value:
+        try:
+            parts = tuple(int(v) for v in (r.split(",") if isinstance(r, str) else r))
+        except (TypeError, ValueError):
+            parts = ()
+        if len(parts) != 4 or parts[0] < 0 or parts[1] < 0 or parts[2] <= 0 or parts[3] <= 0:
+            raise ValueError(f"{name} must be x,y,w,h with x, y >= 0 and w, h > 0; got {r!r}")
+        out.append(parts)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -42,8 +66,9 @@ class Settings:
     """All options; every field has the default the command line uses.
 
     What to hide and how:
-        method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``
-            or ``none`` (detect only).
+        method: ``scramble``, ``pixelate``, ``blur``, ``solid``, ``silhouette``,
+            ``erase`` (remove: fill from the surroundings or, in video, the
+            background seen in other frames) or ``none`` (detect only).
         radius, shape, block, strength, color, seed: the methods' parameters
             (see :class:`fuzzypeople.obfuscate.Params`); ``None`` (radius,
             block, strength) scales each with the size of each person hidden. For a video, ``seed=None``
@@ -63,6 +88,17 @@ class Settings:
         tile_scale: small people: also look in tiles of the image enlarged this
             much (0 = whole image only); None = the body detector's default
             (1.5), :meth:`for_video` makes it 1.0.
+
+    Who is kept (see :mod:`fuzzypeople.keep`):
+        keep_faces: a folder of photos of the people to keep: a person whose
+            face matches one of them (dlib ResNet distance < ``keep_distance``)
+            is left untouched, whole body, everyone else hidden.
+        keep_distance: the match threshold (at most dlib's 0.6; default 0.5).
+        keep: also keep the ``keep`` most prominent people (largest, most
+            central); ``--keep-main`` is ``keep=1``.
+        region / exclude_region: ``(x, y, w, h)`` rectangles (several
+            allowed): hide only inside ``region`` / never inside
+            ``exclude_region``, in pixels of the upright picture.
 
     Files written:
         keep_metadata / keep_gps: keep EXIF/XMP or container tags (location
@@ -97,6 +133,11 @@ class Settings:
     boxes: bool = False
     face_rule: bool = True
     tile_scale: float | None = None
+    keep_faces: str | Path | None = None
+    keep_distance: float = KEEP_DISTANCE
+    keep: int = 0
+    region: tuple = ()
+    exclude_region: tuple = ()
     keep_metadata: bool = False
     keep_gps: bool = False
     audio: bool = True
@@ -123,6 +164,24 @@ class Settings:
             raise ValueError(f"color must be three values 0-255, got {color!r}")
         object.__setattr__(self, "color", tuple(int(c) for c in color))
         object.__setattr__(self, "targets", parse_targets(self.targets))
+        object.__setattr__(self, "region", _regions(self.region, "region"))
+        object.__setattr__(self, "exclude_region", _regions(self.exclude_region, "exclude_region"))
+        if not 0 < self.keep_distance <= 0.6:
+            raise ValueError(f"keep_distance must be in (0, 0.6] (dlib's threshold is 0.6), got {self.keep_distance}")
+        if int(self.keep) < 0:
+            raise ValueError(f"keep must be >= 0, got {self.keep}")
+        if self.keep_faces is not None and "faces" not in self.targets:
+            raise ValueError("keep_faces needs faces among the targets (--targets bodies,faces)")
+
+    @property
+    def keeps(self) -> bool:
+        """Is anyone to be kept (``keep_faces`` or ``keep``)?"""
+        return self.keep_faces is not None or self.keep > 0
+
+    @property
+    def mask_dilate(self) -> int:
+        """Pixels the mask grows: ``dilate``, or more where the method needs it (``erase``)."""
+        return max(self.dilate, min_dilate(self.method))
 
     @property
     def params(self) -> Params:

@@ -43,6 +43,8 @@ class Stream:
     frames: int  # frames written
     people: int  # distinct people (tracks) seen
     hidden_share: float  # mean share of each frame hidden
+    kept: int | None = None  # with keep options: people (tracks) kept at least once
+    hidden: int | None = None  # ... and the other people
 
 
 def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, settings: Settings | None = None, *,
@@ -72,7 +74,8 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
     check_output(dst)
     with VideoReader(open_file(src), src, start=start, end=end, audio=settings.audio) as reader:
         done = stream(stages, reader, dst, settings, quiet=quiet)
-    return Result(src, dst, done.people, done.hidden_share, time.perf_counter() - t0)
+    return Result(src, dst, done.people, done.hidden_share, time.perf_counter() - t0, kept=done.kept,
+                  hidden=done.hidden)
 
 
 def record(stages, container, source: str, dst: str | Path, settings: Settings | None = None, *,
@@ -100,9 +103,13 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
     """Read ``reader``, anonymise every frame, write ``dst`` (atomically), in three threads."""
     seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)
     params = replace(settings.params, seed=int(seed))
-    masker = TemporalMasker(scaled(video_detector(stages, settings), settings.detect_size), stages.mask, every=settings.every,
+    # Keeping: the keeper decides per track id on each analysed frame; masks leave its people out.
+    keeper = stages.keeper() if settings.keeps else None
+    build = stages.mask if keeper is None else (lambda people, shape: stages.mask(keeper.hidden(people), shape))
+    masker = TemporalMasker(scaled(video_detector(stages, settings), settings.detect_size), build, every=settings.every,
                             hold=settings.hold, lookahead=settings.lookahead, fail_safe=settings.fail_safe,
-                            pad=settings.dilate + settings.feather)
+                            pad=settings.mask_dilate + settings.feather,
+                            observe=keeper.observe if keeper is not None else None)
     writer = VideoWriter(dst, reader, codec=settings.codec, crf=settings.crf,
                          keep_metadata=settings.keep_metadata, keep_gps=settings.keep_gps)
     frames: queue.Queue = queue.Queue(QUEUE)
@@ -130,7 +137,8 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
         decode.join()
         if errors:
             raise errors[0]
-    return Stream(writer.written, masker.people, share / max(writer.written, 1))
+    kept, hid = keeper.counts() if keeper is not None else (None, None)
+    return Stream(writer.written, masker.people, share / max(writer.written, 1), kept, hid)
 
 
 def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: threading.Thread,

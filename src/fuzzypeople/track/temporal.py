@@ -118,6 +118,9 @@ class TemporalMasker:
             sightings to fill it in (memory: this many frames more).
         fail_safe: hide whole frames instead of raising or trusting a suspicious miss.
         pad: at most how many pixels ``build_mask`` adds around a grown box (its dilation).
+        observe: optional ``(rgb, people) -> None``, told what each analysed
+            frame holds once track ids are assigned, before any mask is built
+            from it (the keeper, :class:`fuzzypeople.keep.Keeper`, decides there).
     """
 
     def __init__(
@@ -130,11 +133,13 @@ class TemporalMasker:
         lookahead: int = DEFAULT_LOOKAHEAD,
         fail_safe: bool = False,
         pad: int = 16,
+        observe: Callable[[np.ndarray, People], None] | None = None,
     ):
         if every < 1 or hold < 0 or lookahead < 0:
             raise ValueError("every must be >= 1, hold and lookahead >= 0")
         self.detect = detect
         self.build_mask = build_mask
+        self.observe = observe
         self.every = int(every)
         self.lookahead = int(lookahead)
         self.fail_safe = fail_safe
@@ -205,6 +210,14 @@ class TemporalMasker:
             if prev is not None and tr.last == prev and len(tr.frames) >= JUST_SEEN_MIN_SIGHTINGS
         ]
         people = self.tracker.update(people, t)
+        if self.observe is not None:
+            try:
+                self.observe(rgb, people)
+            except Exception as exc:  # e.g. the face embedding failed: nobody is kept
+                if not self.fail_safe:
+                    raise AnalysisError(t, exc) from exc
+                self.failed += 1
+                self._whole(fresh, shape)
         seen_now = set(int(i) for i in people.track_ids)
         self.track_ids |= seen_now
         if self.fail_safe and any(self._lost(tr, t, people, shape) for tr in just_seen):
