@@ -150,6 +150,8 @@ def check_input(src: Path) -> None:
         raise FuzzyError(src, "no such file")
     if src.is_dir():
         raise FuzzyError(src, "is a folder, not a video")
+    if not src.is_file():
+        raise FuzzyError(src, "not a regular file (a named pipe or a device?), not a video")
     if src.stat().st_size == 0:
         raise FuzzyError(src, "empty file (0 bytes), not a video")
 
