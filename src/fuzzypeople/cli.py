@@ -111,6 +111,9 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     gets a one-line error and no output; the others are still processed,
     and the exit status is 1.
     """
+    import warnings
+
+    warnings.simplefilter("ignore")  # library warnings (Pillow's "Corrupt EXIF data"...) are not for users
     from .api import Anonymizer
     from .io import image as image_io
     from .io.paths import check_collisions, check_distinct, check_free, expand_inputs, plan_output
