@@ -35,21 +35,21 @@ from ..people import People
 from ..track import AnalysisError
 
 
-MIN_SIDE = 32  # detectors shrink to 416-ish windows: thinner images are padded first
+STRIP_RATIO = 64  # detectors shrink to 416-ish windows: strips thinner than 1/64 of their length are padded
 PAD_VALUE = 114  # neutral grey, as detectors' own letterboxes
 
 
 def pad_for_detection(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` padded right/bottom with grey so no side is under 32 px or 1/8 of the other.
+    """``rgb`` padded right/bottom with grey so no side is under 1/64 of the other.
 
     Thin strips (1x3000) and tiny images (1x1) would otherwise shrink to zero
     pixels inside the detectors. Boxes found keep their coordinates.
 
     >>> pad_for_detection(np.zeros((3000, 1, 3), np.uint8)).shape, pad_for_detection(np.zeros((64, 48, 3), np.uint8)).shape
-    ((3000, 375, 3), (64, 48, 3))
+    ((3000, 47, 3), (64, 48, 3))
     """
     h, w = rgb.shape[:2]
-    need = max(MIN_SIDE, -(-max(h, w) // 8))
+    need = -(-max(h, w) // STRIP_RATIO)
     if h >= need and w >= need:
         return rgb
     out = np.full((max(h, need), max(w, need), 3), PAD_VALUE, np.uint8)
