@@ -51,6 +51,10 @@ MULTI_FRAME = {"GIF", "WEBP", "PNG", "TIFF"}
 # Formats written as JPEG by default (the user's -o may ask for another).
 DEFAULT_OUTPUT = {"HEIF": ".jpg"}
 MAX_PIXELS = 250_000_000  # larger images are refused as possible decompression bombs
+# Larger 8-bit RGB photos are decoded and encoded with OpenCV straight to and
+# from one numpy array (Pillow would hold a 4-byte-per-pixel copy beside it).
+LARGE_PIXELS = 24_000_000
+_CV2_FORMATS = {"JPEG", "PNG", "TIFF", "BMP", "WEBP"}
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 XMP_TAG = 700  # TIFF: XMP packet
@@ -230,16 +234,20 @@ def _read_pillow(path: Path, im: Image.Image, max_pixels: int) -> ImageFile:
     if im.width * im.height * n > max_pixels:
         raise FuzzyError(path, f"image too large ({im.width}x{im.height} pixels"
                                f"{f' x {n} frames' if n > 1 else ''}; limit {max_pixels}), refusing a possible decompression bomb")
+    rawmode = _rawmode(im)  # before getexif(), which may load the image (and clear its tiles)
     exif = im.getexif()
     xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
     icc = im.info.get("icc_profile")
     info = dict(im.info)
-    rawmode = _rawmode(im)
     if fmt in ("PNG", "TIFF") and im.mode in ("RGB", "RGBA") and ";16" in rawmode:
         # Pillow reads 16-bit colour as 8-bit (the top byte): read it deep.
         if fmt == "TIFF":
             return _read_tifffile(path, max_pixels, exif, xmp, icc, info)
         return _read_deep_png(path, exif, xmp, icc, info)
+    if n == 1 and im.width * im.height > LARGE_PIXELS and im.mode == "RGB" and fmt in _CV2_FORMATS and not rawmode.endswith(";16B"):
+        large = _read_large(path, exif, xmp, icc, info, fmt, (im.height, im.width))
+        if large is not None:
+            return large
     if n == 1:
         im.load()
         upright = ImageOps.exif_transpose(im) or im
@@ -303,6 +311,18 @@ def _deep_image_file(arr: np.ndarray, fmt: str, exif, xmp, icc, info, orientatio
     mode = {1: "L", 3: "RGB"}[arr.shape[2]] + ("A" if alpha is not None else "")
     pixels = np.ascontiguousarray(arr)
     return ImageFile(pixels, alpha, fmt, mode, exif, xmp, icc, info, white_level(pixels))
+
+
+def _read_large(path: Path, exif, xmp, icc, info, fmt: str, shape) -> ImageFile | None:
+    """A large 8-bit RGB photo decoded by OpenCV into one array (RGB order, upright), or None."""
+    import cv2
+
+    arr = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    if arr is None or arr.shape[:2] != tuple(shape):
+        return None
+    cv2.cvtColor(arr, cv2.COLOR_BGR2RGB, dst=arr)  # in place: no second copy
+    arr = _orient(arr, exif.get(ORIENTATION, 1) if exif else 1)
+    return ImageFile(arr, None, fmt, "RGB", exif, xmp, icc, info, 255.0)
 
 
 def _read_deep_png(path: Path, exif, xmp, icc, info) -> ImageFile:
@@ -557,6 +577,31 @@ def _from_arrays(pixels: np.ndarray, alpha, mode: str, fmt: str, white: float = 
     if mode == "CMYK" and fmt in ("JPEG", "TIFF"):
         return im.convert("CMYK")
     return im
+
+
+def write_large(path: str | Path, img: ImageFile, pixels: np.ndarray, keep_metadata: bool, fmt: str) -> bool:
+    """Write a large single-frame 8-bit RGB photo with OpenCV, streaming to the file (no
+    encoded copy in memory). Returns False (nothing written) where Pillow must write it:
+    metadata or a colour profile to keep, alpha, other depths, formats OpenCV lacks.
+    ``pixels`` is turned to BGR in place and must not be used afterwards."""
+    import cv2
+
+    if (pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3 or img.alpha is not None or img.more
+            or pixels.shape[0] * pixels.shape[1] <= LARGE_PIXELS or fmt not in _CV2_FORMATS
+            or img.icc or keep_metadata or img.mode == "CMYK"):
+        return False
+    params = {"JPEG": [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444],
+              "WEBP": [cv2.IMWRITE_WEBP_QUALITY, 95], "PNG": [cv2.IMWRITE_PNG_COMPRESSION, 6],
+              "TIFF": [cv2.IMWRITE_TIFF_COMPRESSION, 5]}.get(fmt, [])
+    cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels)
+    with atomic_path(path, suffix=FORMATS[fmt]) as tmp:
+        try:
+            ok = cv2.imwrite(str(tmp), pixels, params)
+        except cv2.error as exc:
+            raise FuzzyError(path, f"cannot encode the image: {exc}") from None
+        if not ok:
+            raise FuzzyError(path, "OpenCV could not write the image")
+    return True
 
 
 def write_image(path: str | Path, data: bytes) -> None:

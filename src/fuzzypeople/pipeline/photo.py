@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from ..errors import FuzzyError
-from ..io.image import DEFAULT_OUTPUT, check_analysis_copy, encode_image, output_format, read_image, write_image
+from ..io.image import (DEFAULT_OUTPUT, check_analysis_copy, encode_image, output_format, read_image, write_image,
+                        write_large)
 from ..io.paths import check_distinct, default_output
 from ..masks import dilate
 from ..track import AnalysisError
@@ -32,6 +33,56 @@ from .settings import Settings
 # thousands of tiles and minutes). 4096 keeps every phone photo up to 16 MP
 # (4032 px) at full size.
 ANALYSIS_MAX_SIDE = 4096
+# Larger frames are hidden in bands of about BAND_PIXELS, in place: memory
+# stays near one copy of the photo whatever the method (a whole-frame hide
+# holds the photo two or three times over, plus a 4-byte-per-pixel scramble field).
+BAND_ABOVE = 24_000_000
+BAND_PIXELS = 4_000_000
+
+
+class BandedStages:
+    """``stages`` whose ``hide`` works band by band, in place, on frames over :data:`BAND_ABOVE` pixels.
+
+    Each band is hidden with a margin of rows around it (the scramble radius,
+    the blur's reach, the feather, whole pixelate blocks) so the methods see
+    the neighbourhood they need; block and band edges line up, so pixelate
+    blocks are the same as in one pass. An automatic scramble radius is
+    chosen once from the whole mask.
+    """
+
+    def __init__(self, stages):
+        self.stages = stages
+
+    def detect(self, rgb):
+        return self.stages.detect(rgb)
+
+    def mask(self, people, shape):
+        return self.stages.mask(people, shape)
+
+    def hide(self, pixels: np.ndarray, mask: np.ndarray, params=None) -> np.ndarray:
+        params = params or self.stages.params
+        h, w = mask.shape
+        if h * w <= BAND_ABOVE or not mask.any():
+            return self.stages.hide(pixels, mask, params)
+        from dataclasses import replace
+
+        from ..obfuscate.scramble import auto_radius
+
+        if self.stages.method == "scramble" and params.radius is None:
+            params = replace(params, radius=auto_radius(mask))
+        block = max(1, int(params.block))
+        margin = max(int(params.radius or 0), int(3 * params.strength) + 2, int(self.stages.feather) + 1, block)
+        margin = -(-margin // block) * block
+        band = max(block, -(-max(1, BAND_PIXELS // w) // block) * block)
+        rows = mask.any(axis=1)
+        for y0 in range(0, h, band):
+            y1 = min(h, y0 + band)
+            if not rows[y0:y1].any():
+                continue
+            a, b = max(0, y0 - margin), min(h, y1 + margin)
+            hidden = self.stages.hide(pixels[a:b], mask[a:b], params)
+            pixels[y0:y1] = hidden[y0 - a : y1 - a]
+        return pixels
 
 
 class ScaledMasker:
@@ -59,12 +110,13 @@ class ScaledMasker:
         return self._up(self.masker.flush())
 
 
-def analysis_size(h: int, w: int, max_side: int = ANALYSIS_MAX_SIDE) -> tuple[int, int] | None:
+def analysis_size(h: int, w: int, max_side: int | None = None) -> tuple[int, int] | None:
     """``(w, h)`` to analyse a photo at, or None to analyse it at full size.
 
     >>> analysis_size(10000, 14400), analysis_size(3024, 4032)
     ((4096, 2844), None)
     """
+    max_side = max_side or ANALYSIS_MAX_SIDE
     if max(h, w) <= max_side:
         return None
     s = max_side / max(h, w)
@@ -101,6 +153,8 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
     small = analysis_size(h, w)
     masker = StillMasker(stages, settings.fail_safe)
     runner = ScaledMasker(masker, (h, w)) if small else masker
+    big = h * w > BAND_ABOVE and img.pixels.dtype == np.uint8
+    worker = BandedStages(stages) if big else stages  # hides in place: the pixels are ours alone
 
     def items():
         for i, (pixels, _) in enumerate(frames):
@@ -113,7 +167,7 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
 
     hidden_frames, first_mask, shares = [], None, []
     try:
-        for i, hidden, mask in anonymize_frames(stages, items(), runner, params=settings.params, hide=write):
+        for i, hidden, mask in anonymize_frames(worker, items(), runner, params=settings.params, hide=write):
             pixels = frames[i][0]
             k = _hide_scale(pixels, img.white)
             if write and k is not None:  # back to the file's scale; untouched pixels exactly as they were
@@ -124,12 +178,13 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
                 hidden = np.where(changed, back.astype(pixels.dtype), pixels)
             hidden_frames.append(hidden)
             shares.append(float(mask.mean()))
-            if first_mask is None:
+            if first_mask is None and save_mask is not None:
                 first_mask = mask
+            del mask
     except AnalysisError as exc:
         cause = exc.cause
         raise FuzzyError(src, f"analysis failed ({type(cause).__name__}: {cause}); nothing written") from None
-    if write:
+    if write and not write_large(dst, img, hidden_frames[0], settings.keep_metadata, fmt):
         data = encode_image(img, hidden_frames[0], settings.keep_metadata, settings.keep_gps, fmt,
                             more=hidden_frames[1:])
         write_image(dst, data)
