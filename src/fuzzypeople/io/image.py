@@ -235,7 +235,10 @@ def _read_pillow(path: Path, im: Image.Image, max_pixels: int) -> ImageFile:
         raise FuzzyError(path, f"image too large ({im.width}x{im.height} pixels"
                                f"{f' x {n} frames' if n > 1 else ''}; limit {max_pixels}), refusing a possible decompression bomb")
     rawmode = _rawmode(im)  # before getexif(), which may load the image (and clear its tiles)
-    exif = im.getexif()
+    if fmt == "PNG" and "exif" not in im.info and im.width * im.height > LARGE_PIXELS:
+        exif = Image.Exif()  # an eXIf chunk after the pixels would make Pillow decode them all here
+    else:
+        exif = im.getexif()
     xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
     icc = im.info.get("icc_profile")
     info = dict(im.info)
