@@ -1,6 +1,6 @@
 """Photos in and out, with Pillow (and tifffile / OpenCV for deep colour).
 
-:func:`read_image` turns any JPEG, PNG, WebP, TIFF, BMP, GIF or HEIC into an
+:func:`read_image` turns any JPEG, PNG, WebP, TIFF, BMP, GIF or HEIC/HEIF into an
 :class:`ImageFile`: the picture upright (EXIF orientation applied), an 8-bit
 RGB view for the detectors made from the pixels' *real* value range (16-bit,
 10/12-bit data stored in 16 bits, float 0-1 or 0-255), and the pixels at
@@ -29,7 +29,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import FuzzyError
 from .atomic import atomic_path, write_failure
 
-try:  # HEIC/HEIF (phone photos) and AVIF, when pillow-heif is installed
+try:  # HEIC/HEIF (phone photos), when pillow-heif is installed
     import pillow_heif
 
     pillow_heif.register_heif_opener()
@@ -44,7 +44,7 @@ FORMAT_EXTENSIONS = {
 }
 if HEIF:
     FORMATS["HEIF"] = ".heic"
-    FORMAT_EXTENSIONS["HEIF"] = {".heic", ".heif", ".avif"}
+    FORMAT_EXTENSIONS["HEIF"] = {".heic", ".heif"}
 EXTENSIONS = set().union(*FORMAT_EXTENSIONS.values())
 # Formats that hold several frames (animation, pages); the others get one.
 MULTI_FRAME = {"GIF", "WEBP", "PNG", "TIFF"}
@@ -226,8 +226,6 @@ def _read_pillow(path: Path, im: Image.Image, max_pixels: int) -> ImageFile:
     fmt = im.format or ""
     if fmt == "MPO":  # multi-picture JPEGs from phones: the first frame is the photo; the rest are not written
         fmt = "JPEG"
-    if fmt in ("HEIF", "AVIF"):
-        fmt = "HEIF"
     if fmt not in FORMATS:
         raise FuzzyError(path, f"unsupported image format {fmt or 'unknown'}")
     n = getattr(im, "n_frames", 1) if fmt in MULTI_FRAME else 1
@@ -421,10 +419,10 @@ def output_format(path: str | Path, img: ImageFile | None = None) -> str:
 
     >>> output_format("a.JPEG")
     'JPEG'
-    >>> output_format("a.mp4")
+    >>> output_format("a.mp4")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    fuzzypeople.errors.FuzzyError: a.mp4: cannot write a photo as .mp4; use one of .bmp .gif .heic .jpg .png .tif .webp
+    fuzzypeople.errors.FuzzyError: a.mp4: cannot write a photo as .mp4; use one of .bmp .gif ... .webp
     """
     ext = Path(path).suffix.lower()
     fmt = format_for(path, "")
