@@ -89,8 +89,9 @@ def main():
 @click.option("--boxes", is_flag=True, help="Photos: hide whole body boxes instead of each body's traced outline (more scene lost). Video always hides boxes.")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
 @click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
-@click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP metadata (GPS still removed). Default: strip all.")
+@click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP/IPTC metadata (GPS and IPTC place names still removed). Default: strip all but the colour profile.")
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
+@click.option("--overwrite", is_flag=True, help="Replace output files that already exist (default: such a file is skipped with a message, and the exit status is 1).")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
 @click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else.")
 @click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else.")
@@ -107,17 +108,22 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
-    """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP) and videos.
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+    """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
-    Every person found is hidden, whole body and face. Inputs are never
-    modified; outputs are written atomically with metadata stripped. A file
-    that cannot be read or analysed gets a one-line error and no output; the
-    others are still processed, and the exit status is 1.
+    Every person found is hidden, whole body and face, in every frame of an
+    animated or multi-page photo. Inputs are never modified; outputs are
+    written atomically with metadata stripped, and an existing output is
+    only replaced with --overwrite. A file that cannot be read or analysed
+    gets a one-line error and no output; the others are still processed,
+    and the exit status is 1.
     """
+    import warnings
+
+    warnings.simplefilter("ignore")  # library warnings (Pillow's "Corrupt EXIF data"...) are not for users
     from .api import Anonymizer
     from .io import image as image_io
-    from .io.paths import expand_inputs, plan_output
+    from .io.paths import check_collisions, check_distinct, check_free, expand_inputs, plan_output
     from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings, anonymize_photo, anonymize_video
     from .track import DEFAULT_HOLD, DEFAULT_SWEEP
 
@@ -151,18 +157,36 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     except (ValueError, FuzzyError) as exc:
         _fail(str(exc))
     video_exts = _video_extensions()
-    files = expand_inputs(list(inputs), image_io.EXTENSIONS | video_exts)
+    skipped: list = []
+    files = expand_inputs(list(inputs), image_io.EXTENSIONS | video_exts, skipped)
+    for path, reason in skipped:
+        click.echo(f"fuzzypeople: skipped {path}: {reason}", err=True)
     if not files:
         _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
     many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
+    plans = []
+    for src, rel in files:
+        video = src.suffix.lower() in video_exts and not image_io.is_photo(src)
+        suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(src, ""))
+        dst = plan_output(src, rel, output, many, suffix)
+        mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
+        plans.append((src, video, dst, mask_path))
+    try:  # two inputs written to one output: refused before anything is written
+        check_collisions([(src, [p for p in (dst if method != "none" or video else None, mask) if p is not None])
+                          for src, video, dst, mask in plans])
+    except FuzzyError as exc:
+        _fail(str(exc))
     t0, failed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0
     _warn_once_on_weak_settings()
     with _progress(len(files), quiet or len(files) == 1) as advance:
-        for src, rel in files:
+        for src, video, dst, mask_path in plans:
             try:
-                dst = plan_output(src, rel, output, many)
-                mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
-                if src.suffix.lower() in video_exts:
+                if method != "none" or video:
+                    check_distinct(src, dst)  # "would overwrite the input" says more than "exists"
+                    check_free(dst, overwrite)
+                if mask_path is not None:
+                    check_free(mask_path, overwrite)
+                if video:
                     res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)
                 else:
                     res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
@@ -174,6 +198,12 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 _error(str(exc))
             except KeyboardInterrupt:
                 _fail("interrupted; the file being written was discarded", code=130)
+            except MemoryError:
+                failed += 1
+                _error(f"{src}: not enough memory for this file; nothing written")
+            except OSError as exc:
+                failed += 1
+                _error(f"{src}: {(exc.strerror or str(exc)).lower()}; nothing written")
             except Exception as exc:  # fail closed, but never a traceback
                 failed += 1
                 _error(f"{src}: unexpected {type(exc).__name__}: {exc}; nothing written")
@@ -183,7 +213,9 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         done = len(files) - failed
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
                    + (f"{kept} kept, {hidden} hidden, " if settings.keeps else "")
-                   + f"{took:.1f} s" + (f"; {failed} failed" if failed else ""), err=True)
+                   + f"{took:.1f} s" + (f"; {failed} failed or skipped" if failed else "")
+                   + (f"; {len(skipped)} other file{'s' * (len(skipped) != 1)} in the folders skipped" if skipped else ""),
+                   err=True)
     sys.exit(1 if failed else 0)
 
 

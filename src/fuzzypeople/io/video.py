@@ -42,6 +42,9 @@ from ..errors import FuzzyError
 from .atomic import atomic_path
 
 EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+# Larger frames are refused (8K UHD is 33 MP): a decoded frame is held several
+# times over in the queues between threads.
+MAX_FRAME_PIXELS = 40_000_000
 
 # Video encoder per output extension, and each encoder's quality default and options.
 VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # everything else: libx264
@@ -150,6 +153,8 @@ def check_input(src: Path) -> None:
         raise FuzzyError(src, "no such file")
     if src.is_dir():
         raise FuzzyError(src, "is a folder, not a video")
+    if not src.is_file():
+        raise FuzzyError(src, "not a regular file (a named pipe or a device?), not a video")
     if src.stat().st_size == 0:
         raise FuzzyError(src, "empty file (0 bytes), not a video")
 
@@ -233,6 +238,11 @@ class VideoReader:
         self.start, self.end = start, end
         self.live, self.max_frames, self.max_seconds = live, max_frames, max_seconds
         self.video = container.streams.video[0]
+        ctx = self.video.codec_context
+        if (ctx.width or 0) * (ctx.height or 0) > MAX_FRAME_PIXELS:
+            container.close()
+            raise FuzzyError(label, f"video frames too large ({ctx.width}x{ctx.height}; limit {MAX_FRAME_PIXELS} "
+                                    "pixels per frame); nothing written")
         self.video.thread_type = "AUTO"
         self.audio = container.streams.audio[0] if audio and container.streams.audio else None
         self.stopped = threading.Event()

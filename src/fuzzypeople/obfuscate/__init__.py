@@ -32,7 +32,7 @@ from types import ModuleType
 import cv2
 import numpy as np
 
-from ._common import Params, PrivacyWarning, fill_value, mask_bbox  # noqa: F401  (re-exported)
+from ._common import Params, PrivacyWarning, fill_value, mask_bbox, weakest_safe  # noqa: F401  (re-exported)
 
 
 def _discover() -> dict[str, ModuleType]:

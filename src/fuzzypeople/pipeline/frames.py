@@ -26,6 +26,7 @@ the whole frame.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -33,6 +34,28 @@ import numpy as np
 from ..keep import with_ids
 from ..people import People
 from ..track import AnalysisError
+
+
+STRIP_RATIO = 64  # detectors shrink to 416-ish windows: strips thinner than 1/64 of their length are padded
+PAD_VALUE = 114  # neutral grey, as detectors' own letterboxes
+
+
+def pad_for_detection(rgb: np.ndarray) -> np.ndarray:
+    """``rgb`` padded right/bottom with grey so no side is under 1/64 of the other.
+
+    Thin strips (1x3000) and tiny images (1x1) would otherwise shrink to zero
+    pixels inside the detectors. Boxes found keep their coordinates.
+
+    >>> pad_for_detection(np.zeros((3000, 1, 3), np.uint8)).shape, pad_for_detection(np.zeros((64, 48, 3), np.uint8)).shape
+    ((3000, 47, 3), (64, 48, 3))
+    """
+    h, w = rgb.shape[:2]
+    need = -(-max(h, w) // STRIP_RATIO)
+    if h >= need and w >= need:
+        return rgb
+    out = np.full((max(h, need), max(w, need), 3), PAD_VALUE, np.uint8)
+    out[:h, :w] = rgb
+    return out
 
 
 def analyse(stages, rgb: np.ndarray, fail_safe: bool = False, keeper=None) -> tuple[People, np.ndarray]:
@@ -43,7 +66,10 @@ def analyse(stages, rgb: np.ndarray, fail_safe: bool = False, keeper=None) -> tu
     """
     shape = rgb.shape[:2]
     try:
-        people = stages.detect(rgb)
+        padded = pad_for_detection(rgb)
+        people = stages.detect(padded)
+        if padded is not rgb and people.masks is not None:
+            people = replace(people, masks=np.ascontiguousarray(people.masks[:, : shape[0], : shape[1]]))
         if keeper is None:
             return people, stages.mask(people, shape)
         people = with_ids(people)

@@ -1,54 +1,233 @@
-"""One photo file: read -> anonymise (:func:`~fuzzypeople.pipeline.frames.anonymize_frames`) -> write."""
+"""One photo file: read -> anonymise (:func:`~fuzzypeople.pipeline.frames.anonymize_frames`) -> write.
+
+Every frame of an animated or multi-page photo is anonymised (each on its
+own). The detectors see an 8-bit RGB copy made from the pixels' real value
+range (:attr:`fuzzypeople.io.image.ImageFile.rgb`); a copy that comes out
+near-uniform while the picture is not is refused. Photos larger than
+:data:`ANALYSIS_MAX_SIDE` are analysed at that size and the mask is scaled
+back up (grown by one analysis pixel so rounding never uncovers an edge).
+Float pixels are hidden on a 0-255 scale and put back at their own scale, so
+colours (``solid``, ``silhouette``) mean the same for every depth.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from ..errors import FuzzyError
-from ..io.image import encode_image, format_for, read_image, write_image
+from ..io.image import (DEFAULT_OUTPUT, check_analysis_copy, encode_image, output_format, read_image, write_image,
+                        write_large)
 from ..io.paths import check_distinct, default_output
+from ..masks import dilate
 from ..track import AnalysisError
 from .frames import StillMasker, anonymize_frames
 from .result import Result
 from .settings import Settings
 
+# Photos with a longer side are analysed shrunk to it (the detectors look at
+# 416-pixel windows and tiles anyway; a 144 MP photo would otherwise take
+# thousands of tiles and minutes). 4096 keeps every phone photo up to 16 MP
+# (4032 px) at full size.
+ANALYSIS_MAX_SIDE = 4096
+# Larger frames are hidden in bands of about BAND_PIXELS, in place: memory
+# stays near one copy of the photo whatever the method (a whole-frame hide
+# holds the photo two or three times over, plus a 4-byte-per-pixel scramble field).
+BAND_ABOVE = 24_000_000
+BAND_PIXELS = 4_000_000
+
+
+class BandedStages:
+    """``stages`` whose ``hide`` works band by band, in place, on frames over :data:`BAND_ABOVE` pixels.
+
+    Each band is hidden with a margin of rows around it (the scramble radius,
+    the blur's reach, the feather, whole pixelate blocks) so the methods see
+    the neighbourhood they need; block and band edges line up, so pixelate
+    blocks are the same as in one pass. Automatic strengths (scramble radius,
+    pixelate block, blur sigma) are chosen once from the whole mask: the
+    strongest any of its regions needs.
+    """
+
+    def __init__(self, stages):
+        self.stages = stages
+
+    def detect(self, rgb):
+        return self.stages.detect(rgb)
+
+    def mask(self, people, shape):
+        return self.stages.mask(people, shape)
+
+    def hide(self, pixels: np.ndarray, mask: np.ndarray, params=None) -> np.ndarray:
+        params = params or self.stages.params
+        h, w = mask.shape
+        if h * w <= BAND_ABOVE or not mask.any():
+            return self.stages.hide(pixels, mask, params)
+        from dataclasses import replace
+
+        from ..obfuscate import weakest_safe
+        from ..obfuscate.blur import auto_sigma
+        from ..obfuscate.pixelate import auto_block
+        from ..obfuscate.scramble import auto_radius
+
+        # Automatic strengths are per region; bands cut regions, so each takes
+        # the strongest value any region of the whole mask needs.
+        if self.stages.method == "scramble" and params.radius is None:
+            params = replace(params, radius=auto_radius(mask))
+        if params.block is None:
+            params = replace(params, block=int(weakest_safe(mask, auto_block)))
+        if params.strength is None:
+            params = replace(params, strength=float(weakest_safe(mask, auto_sigma)))
+        block = max(1, int(params.block))
+        margin = max(int(params.radius or 0), int(3 * params.strength) + 2, int(self.stages.feather) + 1, block)
+        margin = -(-margin // block) * block
+        band = max(block, -(-max(1, BAND_PIXELS // w) // block) * block)
+        rows = mask.any(axis=1)
+        for y0 in range(0, h, band):
+            y1 = min(h, y0 + band)
+            if not rows[y0:y1].any():
+                continue
+            a, b = max(0, y0 - margin), min(h, y1 + margin)
+            hidden = self.stages.hide(pixels[a:b], mask[a:b], params)
+            pixels[y0:y1] = hidden[y0 - a : y1 - a]
+        return pixels
+
+
+class ScaledMasker:
+    """A masker analysing a shrunk copy: masks come back at full size, grown by one analysis pixel."""
+
+    def __init__(self, masker, shape: tuple[int, int]):
+        self.masker, self.shape = masker, shape
+
+    @property
+    def people(self) -> int:
+        return self.masker.people
+
+    def _up(self, ready):
+        h, w = self.shape
+        out = []
+        for item, mask in ready:
+            big = cv2.resize(dilate(mask, 1).view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+            out.append((item, big.view(bool)))
+        return out
+
+    def push(self, item, rgb):
+        return self._up(self.masker.push(item, rgb))
+
+    def flush(self):
+        return self._up(self.masker.flush())
+
+
+def analysis_size(h: int, w: int, max_side: int | None = None) -> tuple[int, int] | None:
+    """``(w, h)`` to analyse a photo at, or None to analyse it at full size.
+
+    >>> analysis_size(10000, 14400), analysis_size(3024, 4032)
+    ((4096, 2844), None)
+    """
+    max_side = max_side or ANALYSIS_MAX_SIDE
+    if max(h, w) <= max_side:
+        return None
+    s = max_side / max(h, w)
+    return max(1, round(w * s)), max(1, round(h * s))
+
 
 def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, settings: Settings | None = None, *,
                     save_mask: str | Path | None = None) -> Result:
-    """Anonymise one photo file into ``dst`` (default ``NAME_anonymized.EXT``).
+    """Anonymise one photo file into ``dst`` (default ``NAME_anonymized.EXT``; HEIC -> JPEG).
 
     ``stages`` is a :class:`fuzzypeople.Anonymizer`; ``settings`` (default: its
     own) give the method and the metadata to keep. With ``method="none"``
-    nothing is written but the mask (``save_mask``). Raises
-    :class:`FuzzyError` (one line, nothing written) when the photo cannot be
-    read or analysed.
+    nothing is written but the mask (``save_mask``, of the first frame).
+    Raises :class:`FuzzyError` (one line, nothing written) when the photo
+    cannot be read or analysed, or ``dst`` names no photo format (or one
+    holding a single frame for a multi-frame input).
     """
     settings = settings or stages.settings
     t0 = time.perf_counter()
     src = Path(src)
     write = settings.method != "none"
-    dst = Path(dst) if dst is not None else default_output(src)
+    if dst is None:
+        dst = default_output(src, DEFAULT_OUTPUT.get(_format_by_name(src)))
+    dst = Path(dst)
     if write:
         check_distinct(src, dst)
+        output_format(dst)  # refuse out.mp4 / out.gif-for-a-photo names before decoding anything
     if save_mask is not None:
         check_distinct(src, save_mask)
     img = read_image(src)
+    fmt = output_format(dst, img) if write else img.format
+    frames = img.frames
+    h, w = img.pixels.shape[:2]
+    small = analysis_size(h, w)
     keeper = stages.keeper() if settings.keeps else None
     masker = StillMasker(stages, settings.fail_safe, keeper)
+    runner = ScaledMasker(masker, (h, w)) if small else masker
+    big = h * w > BAND_ABOVE and img.pixels.dtype == np.uint8
+    worker = BandedStages(stages) if big else stages  # hides in place: the pixels are ours alone
+
+    def items():
+        for i, (pixels, _) in enumerate(frames):
+            rgb = _rgb(img, pixels)
+            check_analysis_copy(src, pixels, rgb)
+            if small:
+                rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+            k = _hide_scale(pixels, img.white)
+            yield i, (pixels if k is None else pixels * np.float32(k)), rgb, 0
+
+    hidden_frames, first_mask, shares = [], None, []
     try:
-        [(_, hidden, mask)] = anonymize_frames(stages, [(img, img.pixels, img.rgb, 0)], masker,
-                                               params=settings.params, hide=write)
+        for i, hidden, mask in anonymize_frames(worker, items(), runner, params=settings.params, hide=write):
+            pixels = frames[i][0]
+            k = _hide_scale(pixels, img.white)
+            if write and k is not None:  # back to the file's scale; untouched pixels exactly as they were
+                changed = (hidden != pixels * np.float32(k)).any(axis=2, keepdims=True)
+                back = hidden / np.float32(k)
+                if pixels.dtype.kind != "f":
+                    back = np.clip(np.rint(back), 0, np.iinfo(pixels.dtype).max)
+                hidden = np.where(changed, back.astype(pixels.dtype), pixels)
+            hidden_frames.append(hidden)
+            shares.append(float(mask.mean()))
+            if first_mask is None and save_mask is not None:
+                first_mask = mask
+            del mask
     except AnalysisError as exc:
         cause = exc.cause
         raise FuzzyError(src, f"analysis failed ({type(cause).__name__}: {cause}); nothing written") from None
-    if write:
-        fmt = format_for(dst, img.format)
-        write_image(dst, encode_image(img, hidden, settings.keep_metadata, settings.keep_gps, fmt))
+    if write and not write_large(dst, img, hidden_frames[0], settings.keep_metadata, fmt):
+        data = encode_image(img, hidden_frames[0], settings.keep_metadata, settings.keep_gps, fmt,
+                            more=hidden_frames[1:])
+        write_image(dst, data)
     if save_mask is not None:
         from ..masks import save_mask as write_mask
 
-        write_mask(mask, save_mask)
+        write_mask(first_mask, save_mask)
     kept, hid = keeper.counts() if keeper is not None else (None, None)
-    return Result(src, dst if write else None, masker.people, float(mask.mean()),
+    return Result(src, dst if write else None, masker.people, float(np.mean(shares)),
                   time.perf_counter() - t0, Path(save_mask) if save_mask else None, kept, hid)
+
+
+def _rgb(img, pixels: np.ndarray) -> np.ndarray:
+    from ..io.image import to_rgb8
+
+    return to_rgb8(pixels, img.white)
+
+
+def _hide_scale(pixels: np.ndarray, white: float) -> float | None:
+    """The factor to hide ``pixels`` on a float 0-255 scale, or None to hide them as they are.
+
+    Floats (0-1...) and 16-bit pixels whose data is not full 16-bit (12-bit,
+    8-bit values in 16 bits) are hidden on a 0-255 scale, so a fill colour
+    is the same colour at every depth.
+    """
+    native = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype)
+    if native == white or (pixels.dtype.kind == "f" and white == 255.0):
+        return None
+    return 255.0 / white
+
+
+def _format_by_name(src: Path) -> str:
+    from ..io.image import format_for
+
+    return format_for(src, "")
