@@ -75,6 +75,25 @@ def power_of_two_at_least(x: float) -> int:
     return int(2 ** max(0, int(np.ceil(np.log2(max(float(x), 1.0))))))
 
 
+def share_of_side(side: int, share: float, minimum: float) -> int:
+    """An auto strength: ``share`` of a region's shorter ``side``, at least ``minimum``, rounded up to a power of two.
+
+    >>> share_of_side(100, 0.12, 8), share_of_side(10, 0.12, 8)
+    (16, 8)
+    """
+    return power_of_two_at_least(max(minimum, share * side))
+
+
+def hide_at(image: np.ndarray, mask: np.ndarray, given, name: str, strength_for_side, apply_fixed) -> np.ndarray:
+    """A method's ``apply``: each region at its auto strength when ``given`` is None, else
+    everything at ``given`` (a positive value below the auto one warns, :func:`warn_if_weak`)."""
+    if given is None:
+        return per_region(image, mask, strength_for_side, apply_fixed)
+    if given > 0:
+        warn_if_weak(name, given, mask, strength_for_side, stacklevel=4)
+    return apply_fixed(image, mask, given)
+
+
 def auto_strengths(mask: np.ndarray, strength_for_side) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, strength per label)``: each region's auto strength, from its size.
 
@@ -123,7 +142,8 @@ class PrivacyWarning(UserWarning):
     """A fixed strength below what the identification benchmark measured as safe."""
 
 
-def warn_if_weak(name: str, given: float, mask: np.ndarray, strength_for_side, unit: str = "px") -> None:
+def warn_if_weak(name: str, given: float, mask: np.ndarray, strength_for_side, unit: str = "px",
+                 stacklevel: int = 3) -> None:
     """Warn (:class:`PrivacyWarning`) when ``given`` is below the auto value for a region of ``mask``."""
     import warnings
 
@@ -132,7 +152,7 @@ def warn_if_weak(name: str, given: float, mask: np.ndarray, strength_for_side, u
         warnings.warn(PrivacyWarning(
             f"--{name} {given:g} is below the {need:g} {unit} measured as safe for the largest person found "
             f"(benchmarks/identification.py); faces may stay identifiable. Leave --{name} unset for auto."),
-            stacklevel=3)
+            stacklevel=stacklevel)
 
 
 def mask_bbox(mask: np.ndarray, pad: int = 0) -> tuple[slice, slice]:

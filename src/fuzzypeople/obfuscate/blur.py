@@ -13,7 +13,7 @@ reaching chance-level identification.
 import cv2
 import numpy as np
 
-from ._common import mask_bbox, per_region, power_of_two_at_least, warn_if_weak
+from ._common import hide_at, mask_bbox, share_of_side
 
 NAME = "blur"
 HELP = "Gaussian blur, --strength SIGMA pixels (default: auto, per person)"
@@ -28,7 +28,7 @@ def auto_sigma(side: int, share: float | None = None) -> int:
     >>> auto_sigma(100), auto_sigma(400), auto_sigma(10)   # 12 -> 16, 48 -> 64, the minimum
     (16, 64, 4)
     """
-    return power_of_two_at_least(max(AUTO_MIN, (AUTO_SHARE if share is None else share) * side))
+    return share_of_side(side, AUTO_SHARE if share is None else share, AUTO_MIN)
 
 
 def _fixed(image: np.ndarray, mask: np.ndarray, strength) -> np.ndarray:
@@ -50,8 +50,4 @@ def _fixed(image: np.ndarray, mask: np.ndarray, strength) -> np.ndarray:
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    rule = lambda side: auto_sigma(side, params.share)  # noqa: E731
-    if params.strength is None:
-        return per_region(image, mask, rule, _fixed)
-    warn_if_weak("strength", params.strength, mask, rule)
-    return _fixed(image, mask, params.strength)
+    return hide_at(image, mask, params.strength, "strength", lambda side: auto_sigma(side, params.share), _fixed)

@@ -15,7 +15,7 @@ identification.
 import cv2
 import numpy as np
 
-from ._common import mask_bbox, per_region, power_of_two_at_least, warn_if_weak
+from ._common import hide_at, mask_bbox, share_of_side
 
 NAME = "pixelate"
 HELP = "mosaic of --block N pixel blocks (default: auto, per person)"
@@ -30,7 +30,7 @@ def auto_block(side: int, share: float | None = None) -> int:
     >>> auto_block(100), auto_block(400), auto_block(10)   # 12 -> 16, 48 -> 64, the minimum
     (16, 64, 8)
     """
-    return power_of_two_at_least(max(AUTO_MIN, (AUTO_SHARE if share is None else share) * side))
+    return share_of_side(side, AUTO_SHARE if share is None else share, AUTO_MIN)
 
 
 def _fixed(image: np.ndarray, mask: np.ndarray, block) -> np.ndarray:
@@ -50,8 +50,4 @@ def _fixed(image: np.ndarray, mask: np.ndarray, block) -> np.ndarray:
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params) -> np.ndarray:
-    rule = lambda side: auto_block(side, params.share)  # noqa: E731
-    if params.block is None:
-        return per_region(image, mask, rule, _fixed)
-    warn_if_weak("block", params.block, mask, rule)
-    return _fixed(image, mask, params.block)
+    return hide_at(image, mask, params.block, "block", lambda side: auto_block(side, params.share), _fixed)

@@ -39,7 +39,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from ._common import Params, mask_bbox, per_region, power_of_two_at_least, warn_if_weak, weakest_safe
+from ._common import Params, hide_at, mask_bbox, share_of_side, weakest_safe
 
 NAME = "scramble"
 HELP = "Fuzzy People: each pixel becomes a random pixel within --radius (default)"
@@ -86,7 +86,7 @@ def radius_for_side(side: int, share: float | None = None) -> int:
     >>> radius_for_side(100), radius_for_side(400), radius_for_side(1000)   # 25, 100, 250 rounded up
     (32, 128, 256)
     """
-    return power_of_two_at_least(max(AUTO_MIN, (AUTO_SHARE if share is None else share) * side))
+    return share_of_side(side, AUTO_SHARE if share is None else share, AUTO_MIN)
 
 
 def auto_radius(mask: np.ndarray, share: float | None = None) -> int:
@@ -118,9 +118,4 @@ def _fixed(image: np.ndarray, mask: np.ndarray, radius, shape: str = "square", s
 def apply(image: np.ndarray, mask: np.ndarray, params: Params) -> np.ndarray:
     seed = params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     fixed = lambda im, m, r: _fixed(im, m, r, params.shape, seed)  # noqa: E731
-    rule = lambda side: radius_for_side(side, params.share)  # noqa: E731
-    if params.radius is None:
-        return per_region(image, mask, rule, fixed)
-    if params.radius > 0:
-        warn_if_weak("radius", params.radius, mask, rule)
-    return fixed(image, mask, params.radius)
+    return hide_at(image, mask, params.radius, "radius", lambda side: radius_for_side(side, params.share), fixed)
