@@ -44,6 +44,32 @@ def tflite_interpreter(name: str):
     return it
 
 
+class TFLiteSegmenter:
+    """A shipped LiteRT segmenter: square RGB in [0, 1] in, a person probability map out.
+
+    ``output`` picks the model output holding the mask; ``logits`` says it
+    needs a sigmoid (BlazePose's mask does, selfie segmentation's does not).
+    """
+
+    def __init__(self, name: str, output: int = 0, logits: bool = False):
+        self.it = tflite_interpreter(name)
+        self.inp = self.it.get_input_details()[0]["index"]
+        self.out = self.it.get_output_details()[output]["index"]
+        self.logits = logits
+
+    @staticmethod
+    def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
+        """``rgb`` (any size) as the ``size`` x ``size`` float32 [0, 1] input the segmenters take."""
+        return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Probability map (size x size float32) for an input made by :meth:`prepare`."""
+        self.it.set_tensor(self.inp, x[None])
+        self.it.invoke()
+        y = self.it.get_tensor(self.out)[0, :, :, 0]
+        return 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if self.logits else y
+
+
 @contextlib.contextmanager
 def _quiet_stderr():
     """Silence native code writing to file descriptor 2 (Python's own stderr too)."""

@@ -39,7 +39,7 @@ import cv2
 import numpy as np
 
 from ..people import BODY, People, clip_boxes
-from ._runtime import tflite_interpreter
+from ._runtime import TFLiteSegmenter
 
 MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
 CROP = 1.25  # square crop side, as a multiple of the box's longer side
@@ -48,22 +48,6 @@ THRESHOLD = 0.3  # probability counted as person
 MIN_FILL = 0.1  # mask covers less of its box than this: distrust it, keep the box
 MIN_CONFIDENCE = 0.7  # mean probability over the mask below this: keep the box
 AGREEMENT = 0.5  # the two segmenters' masks overlap less than this (IoU) inside the box: keep the box
-
-
-class _TFLite:
-    """One 256x256 RGB [0, 1] LiteRT segmenter whose output ``index`` is the mask."""
-
-    def __init__(self, name: str, output: int, logits: bool):
-        self.it = tflite_interpreter(name)
-        self.inp = self.it.get_input_details()[0]["index"]
-        self.out = self.it.get_output_details()[output]["index"]
-        self.logits = logits
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.it.set_tensor(self.inp, x[None])
-        self.it.invoke()
-        y = self.it.get_tensor(self.out)[0, :, :, 0]
-        return 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if self.logits else y
 
 
 def square_crop(box, side_scale: float = CROP) -> tuple[int, int, int]:
@@ -83,13 +67,13 @@ class Outliner:
     def __init__(self, threshold: float = THRESHOLD):
         self.threshold = threshold
         self.segmenters = [
-            _TFLite("selfie_segmentation.tflite", output=0, logits=False),
-            _TFLite("pose_landmark_full.tflite", output=2, logits=True),
+            TFLiteSegmenter("selfie_segmentation.tflite"),
+            TFLiteSegmenter("pose_landmark_full.tflite", output=2, logits=True),
         ]
 
     def probabilities(self, crop: np.ndarray) -> list[np.ndarray]:
         """Each segmenter's person probability (SIZE x SIZE float32) for a square RGB crop."""
-        x = cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+        x = TFLiteSegmenter.prepare(crop, SIZE)
         return [seg(x) for seg in self.segmenters]
 
     def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from ..people import BODY, People
-from ._runtime import tflite_interpreter
+from ._runtime import TFLiteSegmenter
 
 NAME = "selfie"
 KIND = BODY
@@ -23,17 +23,12 @@ SIZE = 256
 
 class SelfieSegmenter:
     def __init__(self):
-        self.it = tflite_interpreter("selfie_segmentation.tflite")
-        self.inp = self.it.get_input_details()[0]["index"]
-        self.out = self.it.get_output_details()[0]["index"]
+        self.seg = TFLiteSegmenter("selfie_segmentation.tflite")
 
     def probability(self, rgb: np.ndarray) -> np.ndarray:
         """Person probability ``(H, W)`` float32 for an RGB crop of any size."""
         h, w = rgb.shape[:2]
-        x = cv2.resize(rgb, (SIZE, SIZE), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-        self.it.set_tensor(self.inp, x[None])
-        self.it.invoke()
-        prob = self.it.get_tensor(self.out)[0, :, :, 0]
+        prob = self.seg(TFLiteSegmenter.prepare(rgb, SIZE))
         return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

@@ -136,7 +136,7 @@ class Stack:
         self.bodies = []
         if "bodies" in self.targets:
             for name in names:
-                tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(DETECTORS[name], "TILED", False) else {}
+                tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(DETECTORS.get(name), "TILED", False) else {}
                 self.bodies.append(load(name, threshold=threshold, **tiles))
         self.face = load(face, threshold=threshold) if "faces" in self.targets else None
         self.face_rule = face_rule and self.bodies and self.face is not None
