@@ -67,6 +67,12 @@ def reference(anon: Anonymizer, frames, path: Path, size: int | None = None) -> 
     return ref
 
 
+def coverage(ref: list[People], masks: dict[int, np.ndarray]) -> np.ndarray:
+    """Share of each reference box (every frame, every person) inside that frame's mask."""
+    return np.asarray([masks[i][y1:y2, x1:x2].mean() for i, people in enumerate(ref)
+                       for x1, y1, x2, y2 in clip_boxes(people.boxes, masks[i].shape) if x2 > x1 and y2 > y1])
+
+
 def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int, lookahead: int,
              seen: list[People] | None = None) -> dict:
     """Masks at cadence ``every`` (the detector finding ``seen``) scored against ``ref``."""
@@ -79,14 +85,8 @@ def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int,
             masks[j] = m
     for j, m in masker.flush():
         masks[j] = m
-    cov, area = [], []
-    for i, people in enumerate(ref):
-        m = masks[i]
-        area.append(m.mean())
-        for x1, y1, x2, y2 in clip_boxes(people.boxes, m.shape):
-            if x2 > x1 and y2 > y1:
-                cov.append(m[y1:y2, x1:x2].mean())
-    cov = np.asarray(cov)
+    cov = coverage(ref, masks)
+    area = [masks[i].mean() for i in range(len(ref))]
     return dict(every=every, boxes=len(cov), recall90=float((cov >= 0.9).mean()), recall99=float((cov >= 0.99).mean()),
                 coverage=float(cov.mean()), hidden=float(np.mean(area)), analysed=masker.analysed)
 
@@ -104,8 +104,7 @@ def evaluate_sweep(frames, ref: list[People], sweep: int, every: int, hold: int,
     masks = dict(m for i, f in enumerate(frames) for m in masker.push(i, f))
     masks.update(masker.flush())
     seconds = time.perf_counter() - t
-    cov = np.asarray([masks[i][y1:y2, x1:x2].mean() for i, p in enumerate(ref)
-                      for x1, y1, x2, y2 in clip_boxes(p.boxes, masks[i].shape) if x2 > x1 and y2 > y1])
+    cov = coverage(ref, masks)
     gate = detect if hasattr(detect, "tiles_run") else None
     tiles = (gate.tiles_run / max(gate.tiles_seen, 1)) if gate else 1.0
     gated = gate.gated / max(gate.calls, 1) if gate else 0.0
