@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FuzzyError
-from .people import BODY, FACE, People, clip_boxes
+from .people import BODY, FACE, People, box_area, box_intersection, centres_inside, clip_boxes
 
 MIN_FACE = 40  # pixels: smaller faces cannot be verified reliably, so they never keep anyone
 APART = 0.1  # a kept track not re-verified by its face stays kept only if no other body covers more
@@ -67,7 +67,7 @@ def prominence(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     [0.04, 0.024]
     """
     h, w = shape
-    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1) / float(h * w)
+    area = box_area(boxes) / float(h * w)
     d = np.linalg.norm((centres(boxes) - [w / 2, h / 2]) / [w / 2, h / 2], axis=1) / np.sqrt(2)
     return area * (1 - 0.5 * np.clip(d, 0, 1))
 
@@ -86,9 +86,7 @@ def link(bodies: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     nb = len(bodies)
     if len(faces) == 0:
         return np.full(nb, -1), np.ones(nb, bool)
-    c = centres(faces)
-    inside = ((c[:, None, 0] >= bodies[None, :, 0]) & (c[:, None, 0] <= bodies[None, :, 2])
-              & (c[:, None, 1] >= bodies[None, :, 1]) & (c[:, None, 1] <= bodies[None, :, 3]))  # (F, B)
+    inside = centres_inside(faces, bodies)  # (F, B)
     owner = np.where(inside.sum(axis=1) == 1, inside.argmax(axis=1), -1)
     n_in = inside.sum(axis=0)
     first = inside.argmax(axis=0)
@@ -102,10 +100,8 @@ def crowded(boxes: np.ndarray, share: float = APART) -> np.ndarray:
     n = len(boxes)
     if n < 2:
         return np.zeros(n, bool)
-    lt = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
-    rb = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area = np.maximum(np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1), 1e-6)
+    inter = box_intersection(boxes, boxes)
+    area = np.maximum(box_area(boxes), 1e-6)
     cover = inter / np.minimum(area[:, None], area[None])
     np.fill_diagonal(cover, 0)
     return (cover > share).any(axis=1)

@@ -142,18 +142,44 @@ def clip_boxes(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 
+def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection area of every box in ``a`` (N, 4) with every box in ``b`` (M, 4).
+
+    >>> box_intersection(np.array([[0, 0, 10, 10]]), np.array([[5, 0, 15, 10], [20, 20, 30, 30]])).tolist()
+    [[50.0, 0.0]]
+    """
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    return np.prod(np.clip(rb - lt, 0, None), axis=2)
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    """Area of each box (N, 4); inverted boxes count 0."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of every box in ``a`` (N, 4) with every box in ``b`` (M, 4).
 
     >>> box_iou(np.array([[0, 0, 10, 10]]), np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]])).round(3).tolist()
     [[1.0, 0.333, 0.0]]
     """
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None] - inter
+    inter = box_intersection(a, b)
+    union = box_area(a)[:, None] + box_area(b)[None] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def centres_inside(boxes: np.ndarray, containers: np.ndarray) -> np.ndarray:
+    """(N, M) bool: does the centre of ``boxes[i]`` lie in ``containers[j]`` (edges included)?
+
+    >>> centres_inside(np.array([[10, 10, 20, 20]]), np.array([[0, 0, 15, 15], [16, 0, 30, 30]])).tolist()
+    [[True, False]]
+    """
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    c = np.asarray(containers, np.float64).reshape(-1, 4)
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    return ((cx[:, None] >= c[None, :, 0]) & (cx[:, None] <= c[None, :, 2])
+            & (cy[:, None] >= c[None, :, 1]) & (cy[:, None] <= c[None, :, 3]))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..choices import parse_choices
-from ..people import BODY, People, box_iou
+from ..people import BODY, People, box_iou, centres_inside
 from . import DETECTORS, load
 
 TARGETS = ("bodies", "faces")
@@ -88,12 +88,7 @@ def bodies_below_faces(faces: People, bodies: People, shape: tuple[int, int]) ->
     """
     if len(faces) == 0:
         return People.empty()
-    cx = (faces.boxes[:, 0] + faces.boxes[:, 2]) / 2
-    cy = (faces.boxes[:, 1] + faces.boxes[:, 3]) / 2
-    b = bodies.boxes
-    inside = ((cx[:, None] >= b[None, :, 0]) & (cx[:, None] <= b[None, :, 2])
-              & (cy[:, None] >= b[None, :, 1]) & (cy[:, None] <= b[None, :, 3])).any(axis=1)
-    lone = faces[~inside]
+    lone = faces[~centres_inside(faces.boxes, bodies.boxes).any(axis=1)]
     if len(lone) == 0:
         return People.empty()
     x1, y1, x2, y2 = lone.boxes.T
