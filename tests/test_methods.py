@@ -6,6 +6,9 @@ import pytest
 from fuzzypeople.obfuscate import METHODS, Params, obfuscate
 from fuzzypeople.obfuscate.scramble import offset_field
 
+# Methods that hide what is masked (cloak leaves faces visible: tests/test_cloak.py).
+HIDING = sorted(m for m in METHODS if getattr(METHODS[m], "HIDES", True))
+
 
 @pytest.fixture
 def mask():
@@ -15,7 +18,7 @@ def mask():
     return m
 
 
-@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("method", HIDING)
 def test_only_masked_pixels_change(astronaut, mask, method):
     out = obfuscate(astronaut, mask, method, Params(seed=1))
     assert out.shape == astronaut.shape and out.dtype == astronaut.dtype
@@ -25,7 +28,7 @@ def test_only_masked_pixels_change(astronaut, mask, method):
         assert changed[mask].mean() > 0.5, "most masked pixels should change"
 
 
-@pytest.mark.parametrize("method", sorted(set(METHODS) - {"none"}))
+@pytest.mark.parametrize("method", sorted(set(HIDING) - {"none"}))
 @pytest.mark.parametrize("layout", ["gray8", "gray16", "rgb16"])
 def test_methods_handle_other_pixel_layouts(astronaut, mask, method, layout):
     img = {"gray8": astronaut[..., :1].copy(), "gray16": astronaut[..., :1].astype(np.uint16) * 257,
@@ -38,7 +41,7 @@ def test_methods_handle_other_pixel_layouts(astronaut, mask, method, layout):
 
 def test_input_array_is_not_modified(astronaut, mask):
     before = astronaut.copy()
-    for method in METHODS:
+    for method in HIDING:
         obfuscate(astronaut, mask, method)
     assert (astronaut == before).all()
 

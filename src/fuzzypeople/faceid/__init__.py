@@ -99,20 +99,23 @@ class Embedder:
     def cosine_and_grad(self, crops: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(cos (N,), grad (N, 112, 112, 3))``: the cosine similarity of each crop's
         embedding with its unit ``targets`` row, and its gradient with respect to
-        the crop's 0-255 pixels (chain rule through the normalisation and :func:`to_input`)."""
-        s = self.backward_session
+        the crop's 0-255 pixels (chain rule through the normalisation and :func:`to_input`).
+
+        Two runs: the forward session gives the embedding (the cotangent
+        depends on it), then the VJP graph (which recomputes the forward
+        activations it needs) gives the input gradient.
+        """
         x = to_input(crops)
-        e, = self.forward_session.run(None, {self.forward_session.get_inputs()[0].name: x})
+        f = self.forward_session
+        e, = f.run(None, {f.get_inputs()[0].name: x})
         e = e.astype(np.float64)
         n = np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
         u = e / n
         t = np.asarray(targets, np.float64)
         cos = (u * t).sum(1)
-        # d cos / d e = (t - cos * u) / |e|
-        g_e = ((t - cos[:, None] * u) / n).astype(np.float32)
-        g_x, = s.run(None, {"x": x, "grad_y": g_e})
+        g_e = ((t - cos[:, None] * u) / n).astype(np.float32)  # d cos / d e
+        _, g_x = self.backward_session.run(None, {"x": x, "grad_y": g_e})
         return cos, g_x.transpose(0, 2, 3, 1) / 128.0
-
 
 @lru_cache(maxsize=None)
 def _backward_session(name: str):

@@ -2,8 +2,9 @@
 
 :func:`vjp_model` takes a forward model with one input ``X`` and one output
 ``Y`` and returns a model with inputs ``x`` (the forward input) and
-``grad_y`` (a cotangent shaped like ``Y``) and one output ``grad_x`` =
-``(dY/dX)^T grad_y``, the vector-Jacobian product. The forward nodes run
+``grad_y`` (a cotangent shaped like ``Y``) and two outputs: ``y`` (the
+forward output) and ``grad_x`` = ``(dY/dX)^T grad_y``, the vector-Jacobian
+product. The forward nodes run
 first (their activations are needed), then each node's VJP in reverse order,
 as plain ONNX ops:
 
@@ -170,8 +171,14 @@ def vjp_model(model, input_shape: tuple[int, ...] | None = None):
     gy_in.type.CopyFrom(g.output[0].type)
     gx_out = helper.make_tensor_value_info("grad_x", TensorProto.FLOAT, None)
     gx_out.type.CopyFrom(g.input[0].type)
-    graph = helper.make_graph(nodes_consts + [helper.make_node("Identity", ["x"], [x_name])] + nodes,
-                              g.name + "_vjp", [x_in, gy_in], [gx_out], list(g.initializer))
+    y_out = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    y_out.type.CopyFrom(g.output[0].type)
+    if y_name != "y":
+        nodes.append(helper.make_node("Identity", [y_name], ["y"]))
+    if x_name != "x":
+        nodes_consts.append(helper.make_node("Identity", ["x"], [x_name]))
+    graph = helper.make_graph(nodes_consts + nodes,
+                              g.name + "_vjp", [x_in, gy_in], [y_out, gx_out], list(g.initializer))
     out = helper.make_model(graph, opset_imports=list(model.opset_import))
     out.ir_version = model.ir_version
     return out

@@ -13,7 +13,8 @@ where ``obj(image, mask, params)`` works like ``apply`` and is called on
 *every* frame of one stream, in order, even those with nothing to hide. The
 pipeline makes one per stream (:func:`state`) and passes it to
 :func:`obfuscate`. ``MIN_DILATE`` (pixels, optional): the mask grows at least
-this much with this method.
+this much with this method. ``HIDES`` (optional, default True): False for a
+method that leaves people visible (``cloak``).
 
 >>> import numpy as np
 >>> img = np.full((4, 4, 3), 200, np.uint8)

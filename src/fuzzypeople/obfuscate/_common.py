@@ -19,6 +19,7 @@ class Params:
     share: float | None = None  # auto strength as a share of each region's size; None = the measured default
     color: tuple[int, int, int] = (0, 0, 0)  # solid / silhouette fill, 8-bit RGB
     seed: int | None = None  # scramble: reproducible randomness
+    cloak: str = "mid"  # cloak: budget, "low", "mid" or "high" (fuzzypeople.faceid.cloak.MODES)
 
 
 def fill_value(color: tuple[int, int, int], image: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ DEFAULT_DETECT_SIZE: int | None = None
 # --keep-faces: a face is the same person as a reference face under this dlib ResNet distance
 # (dlib's own threshold is 0.6; stricter, since a false match would leave a stranger visible).
 KEEP_DISTANCE = 0.5
+CLOAK_MODES = ("low", "mid", "high")  # fuzzypeople.faceid.cloak.MODES (not imported here: it loads models' code)
 
 
 def _regions(value, name: str) -> tuple[tuple[int, int, int, int], ...]:
@@ -88,6 +89,10 @@ class Settings:
         tile_scale: small people: also look in tiles of the image enlarged this
             much (0 = whole image only); None = the body detector's default
             (1.5), :meth:`for_video` makes it 1.0.
+        cloak: ``method="cloak"``'s budget, ``"low"``, ``"mid"`` (default) or
+            ``"high"`` (:data:`fuzzypeople.faceid.cloak.MODES`). The cloak
+            leaves people visible: with it only faces are targeted (no body
+            is hidden) and the face rule is off.
 
     Who is kept (see :mod:`fuzzypeople.keep`):
         keep_faces: a folder of photos of the people to keep: a person whose
@@ -150,9 +155,15 @@ class Settings:
     hold: int = DEFAULT_HOLD
     lookahead: int = DEFAULT_LOOKAHEAD
     tile_sweep: int = DEFAULT_SWEEP
+    cloak: str = "mid"
 
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
+        if self.cloak not in CLOAK_MODES:
+            raise ValueError(f"cloak must be one of {', '.join(CLOAK_MODES)}, got {self.cloak!r}")
+        if self.method == "cloak":  # faces stay visible, slightly changed; bodies are not touched
+            object.__setattr__(self, "targets", ("faces",))
+            object.__setattr__(self, "face_rule", False)
         r = self.radius
         if (r is not None and r < 0) or (self.block is not None and self.block < 1) or (
                 self.strength is not None and self.strength < 0) or self.dilate < 0 or self.feather < 0:
@@ -187,7 +198,7 @@ class Settings:
     def params(self) -> Params:
         """The obfuscation method's parameters."""
         return Params(radius=self.radius, shape=self.shape, block=self.block, strength=self.strength,
-                      color=self.color, seed=self.seed)
+                      color=self.color, seed=self.seed, cloak=self.cloak)
 
     def detector_options(self) -> dict:
         """Keyword arguments for :class:`fuzzypeople.detect.stack.Stack`."""
@@ -201,6 +212,8 @@ class Settings:
 
     def for_video(self) -> Settings:
         """These settings for a video: box masks, and the video ``tile_scale`` when not set."""
+        if self.method == "cloak":
+            raise ValueError("method cloak is for photos (it takes seconds per face); videos are not cloaked")
         tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
         return replace(self, tile_scale=tile_scale, boxes=True)
 

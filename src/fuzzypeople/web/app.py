@@ -39,7 +39,10 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from ..errors import FuzzyError
 from ..io.image import FORMATS, ImageFile, encode_image, read_image, to_rgb8
-from ..obfuscate import METHODS
+from ..obfuscate import METHODS as ALL_METHODS
+
+# The page offers the methods that hide people (not cloak: seconds per face, and it leaves faces visible).
+METHODS = {name: m for name, m in ALL_METHODS.items() if getattr(m, "HIDES", True)}
 from ..pipeline import Settings
 from .video import MAX_VIDEO_BYTES, MAX_VIDEO_FRAMES, MEDIA_TYPES, VIDEO_TYPES, Job, Jobs
 
