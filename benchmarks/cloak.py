@@ -46,7 +46,7 @@ def main() -> int:
     ap.add_argument("--mode", default="mid", choices=[*MODES, "none"])
     ap.add_argument("--photos", type=int, default=1, help="photos cloaked per person (each in turn)")
     ap.add_argument("--people", type=int, default=0, help="only the first N people (0 = all)")
-    ap.add_argument("--judges", default="mobilefacenet,dlib")
+    ap.add_argument("--judges", default=None, help="comma-separated (default: mobilefacenet, dlib, and faceres when built)")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                     help="override a field of the mode (dssim, linf, steps, eot, smooth, lr), e.g. --set steps=40")
     ap.add_argument("--json", type=Path)
@@ -59,7 +59,7 @@ def main() -> int:
     people = [p for p in people if len([f for f in p.iterdir() if f.suffix.lower() in EXT]) >= 2]
     if args.people:
         people = people[: args.people]
-    js = judges(tuple(args.judges.split(",")))
+    js = judges(tuple(args.judges.split(",")) if args.judges else None)
     mode = MODES.get(args.mode)
     if args.set and mode is not None:
         from dataclasses import replace

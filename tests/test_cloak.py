@@ -227,3 +227,46 @@ def test_cli_refuses_to_cloak_a_video(tmp_path):
     r = CliRunner().invoke(main, ["run", str(src), "-o", str(tmp_path / "o.mp4"), "--method", "cloak"])
     assert r.exit_code != 0
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_audit_cloak_reports_each_model(tmp_path, grace, grace_face, embedder):
+    import json
+
+    from click.testing import CliRunner
+
+    from fuzzypeople.cli import main
+
+    out, _ = fc.cloak_faces(grace, grace_face[1][None], [embedder], FAST, seed=0)
+    Image.fromarray(grace).save(tmp_path / "orig.png")
+    Image.fromarray(out).save(tmp_path / "cloaked.png")
+    gallery = tmp_path / "gallery"
+    gallery.mkdir()
+    # "Other photos" of the same person: the original mirrored, and cropped.
+    Image.fromarray(np.ascontiguousarray(grace[:, ::-1])).save(gallery / "mirrored.png")
+    Image.fromarray(grace[60:460, 60:460]).save(gallery / "cropped.png")
+    r = CliRunner().invoke(main, ["audit", str(tmp_path / "orig.png"), str(tmp_path / "cloaked.png"), "--cloak",
+                                  "--gallery", str(gallery), "--json", str(tmp_path / "r.json")])
+    assert r.exit_code in (0, 1), r.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert {"mobilefacenet", "dlib"} <= set(doc["models"])
+    assert not doc["models"]["dlib"]["optimised"] and doc["models"]["mobilefacenet"]["optimised"]
+    for m in doc["models"].values():
+        assert m["clean_faces"] == 2
+        assert set(m) >= {"re-detected", "jpeg85", "half"}
+    assert 0 < doc["dssim_face"] < 0.05 and doc["psnr"] > 30
+    assert "share of the clean photos still matched" in r.output
+    assert doc["verdict"] == ("at risk" if r.exit_code == 1 else "protected")
+    # The clean original against the same gallery: everything matches, at risk.
+    r2 = CliRunner().invoke(main, ["audit", str(tmp_path / "orig.png"), str(tmp_path / "orig.png"), "--cloak",
+                                   "--gallery", str(gallery)])
+    assert r2.exit_code == 1 and "at risk" in r2.output
+
+
+def test_audit_cloak_needs_a_gallery(tmp_path, grace):
+    from click.testing import CliRunner
+
+    from fuzzypeople.cli import main
+
+    Image.fromarray(grace).save(tmp_path / "a.png")
+    r = CliRunner().invoke(main, ["audit", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--cloak"])
+    assert r.exit_code == 2 and "--gallery" in r.output and "Traceback" not in r.output

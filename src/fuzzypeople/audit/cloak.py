@@ -14,7 +14,12 @@ Judges (:func:`judges`):
   :data:`MFN_MATCH`);
 * ``dlib`` -- dlib's ResNet (the audit's face recogniser), **never**
   optimised against: the independent test (distance < 0.6, dlib's own
-  calibration).
+  calibration);
+* ``faceres`` -- HSE faceres (a MobileNet, 1024-d descriptor), also never
+  optimised against, when built (``python tools/vendor_models.py --user
+  faceres.onnx``: its weights carry no licence, so it is not shipped).
+  Input: the CenterFace box grown 1.2x, squared, 224 px, 0-255 RGB; same
+  person at cosine >= :data:`FACERES_MATCH`.
 
 Every judge finds the face itself (CenterFace box; dlib then places its own
 five landmarks), so nothing is carried over from the original.
@@ -28,6 +33,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+FACERES_MATCH = 0.56  # faceres cosine at 1% of different-person pairs matched on faces/ (AUC 0.998)
 MFN_MATCH = 0.45  # MobileFaceNet cosine: same person at or above (0.96 of same-person pairs, 0.4% of others, faces/)
 VARIANTS = ("re-detected", "jpeg85", "half")
 
@@ -64,8 +70,27 @@ def _largest(boxes: np.ndarray) -> int:
     return int(np.argmax((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])))
 
 
-def judges(names: tuple[str, ...] = ("mobilefacenet", "dlib")) -> list[Judge]:
-    """The judges named, ready to use (dlib needs the ``audit`` extra)."""
+def available() -> tuple[str, ...]:
+    """The judges this machine can run: faceres only when the user built it."""
+    from .. import models
+
+    extra = ("faceres",) if (models.user_dir() / "faceres.onnx").is_file() else ()
+    return ("mobilefacenet", "dlib") + extra
+
+
+def box_crop(rgb: np.ndarray, box: np.ndarray, size: int = 224, grow: float = 1.2) -> np.ndarray:
+    """The square crop around a face box (side ``grow`` x its longer side), ``size`` px."""
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    r = max(x2 - x1, y2 - y1) / 2 * grow
+    s = size / (2 * r)
+    M = np.array([[s, 0, size / 2 - cx * s], [0, s, size / 2 - cy * s]])
+    return cv2.warpAffine(rgb, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def judges(names: tuple[str, ...] | None = None) -> list[Judge]:
+    """The judges named (default: :func:`available`), ready to use (dlib needs the ``audit`` extra)."""
+    names = available() if names is None else names
     from ..detect.centerface import CenterFace
     from ..faceid import Embedder, align
 
@@ -95,6 +120,20 @@ def judges(names: tuple[str, ...] = ("mobilefacenet", "dlib")) -> list[Judge]:
                 return rec.embed([rgb], rec.landmarks(rgb, boxes[k : k + 1]))[0][0]
 
             out.append(Judge(name, False, dl, lambda a, b: float(np.linalg.norm(a - b)) < MATCH_DISTANCE))
+        elif name == "faceres":
+            from ..detect._runtime import onnx_session
+
+            sess = onnx_session("faceres.onnx")
+
+            def fr(rgb, sess=sess):
+                boxes, _, _ = det.with_landmarks(rgb)
+                if not len(boxes):
+                    return None
+                x = box_crop(rgb, boxes[_largest(boxes)]).astype(np.float32)[None]
+                e = sess.run(None, {sess.get_inputs()[0].name: x})[0][0].astype(np.float64)
+                return e / max(np.linalg.norm(e), 1e-12)
+
+            out.append(Judge(name, False, fr, lambda a, b: float(a @ b) >= FACERES_MATCH))
         else:
             raise ValueError(f"unknown judge {name!r}")
     return out

@@ -31,6 +31,7 @@ FILES: dict[str, str] = {
 # ``python tools/vendor_models.py --user NAME``; they are verified the same way.
 OPTIONAL: dict[str, str] = {
     "centernet.onnx": "10f1e9fe9dc1caaadafc4303016c55fa7ab1cc66e78ad2f39ceca7b23f8f1aa6",
+    "faceres.onnx": "5dbbe64cfbe2a64c6bf6b8133373ad5ce4ef79891236e372fe4a3c2594a8b83b",
 }
 
 
