@@ -270,3 +270,24 @@ def test_audit_cloak_needs_a_gallery(tmp_path, grace):
     Image.fromarray(grace).save(tmp_path / "a.png")
     r = CliRunner().invoke(main, ["audit", str(tmp_path / "a.png"), str(tmp_path / "a.png"), "--cloak"])
     assert r.exit_code == 2 and "--gallery" in r.output and "Traceback" not in r.output
+
+
+def test_cloak_kept_cloaks_the_person_kept(grace, grace_face, monkeypatch):
+    from fuzzypeople import Anonymizer
+
+    monkeypatch.setitem(fc.MODES, "mid", FAST)
+    kept = Anonymizer("solid", keep=1).anonymize(grace)  # Grace Hopper is the main person: kept
+    assert np.array_equal(kept[150:300, 200:330], grace[150:300, 200:330])  # her face untouched
+    out = Anonymizer("solid", keep=1, cloak_kept=True).anonymize(grace)
+    diff = np.abs(out.astype(int) - kept.astype(int)).max(axis=2)
+    assert 0 < diff.max() <= FAST.linf + 1  # cloaked, not filled
+    x1, y1, x2, y2 = grace_face[0]
+    ys, xs = np.nonzero(diff)
+    assert ys.min() >= y1 - (y2 - y1) / 2 and ys.max() <= y2 + (y2 - y1) / 2
+
+
+def test_cloak_kept_needs_someone_kept():
+    from fuzzypeople.pipeline import Settings
+
+    with pytest.raises(ValueError, match="cloak_kept needs keep_faces"):
+        Settings(cloak_kept=True)

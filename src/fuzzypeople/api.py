@@ -114,7 +114,11 @@ class Anonymizer:
         ``state``: the method's per-stream state (:meth:`method_state`), for the frames of one video.
         """
         alpha = masks_.feather(mask, self.feather) if self.feather else None
-        return obfuscate(pixels, mask, self.method, params or self.params, alpha, state=state)
+        params = params or self.params
+        out = obfuscate(pixels, mask, self.method, params, alpha, state=state)
+        if self.settings.cloak_kept:  # the faces left visible (the people kept) are cloaked
+            out = obfuscate(out, ~mask, "cloak", params)
+        return out
 
     def method_state(self):
         """A fresh per-stream state for the method (``erase``: a background model), or None."""

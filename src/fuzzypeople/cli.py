@@ -77,6 +77,7 @@ def main():
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, erase (remove them: fill from the surroundings, in video from the background seen in other frames), none (detect only), or cloak (photos: leave faces visible but perturbed against face recognition, --cloak).")
 @click.option("--cloak", "cloak_mode", type=click.Choice(["low", "mid", "high"]), default="mid", show_default=True, help="--method cloak (photos): how strong the cloak is; stronger = more visible. Faces stay visible; see the README's Cloak section for what it does and does not protect against.")
+@click.option("--cloak-kept", is_flag=True, help="With --keep-faces (or --keep/--keep-main), photos: cloak the faces of the people kept (see --cloak) while everyone else is hidden.")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, per person, scaled with their size (benchmarks/identification.py), so close-ups get more static than distant figures.")
 @click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")
 @click.option("--seed", type=int, default=None, help="scramble: seed for reproducible output.")
@@ -109,7 +110,7 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, cloak_mode, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
     Every person found is hidden, whole body and face, in every frame of an
@@ -145,10 +146,10 @@ def run(inputs, output, method, cloak_mode, radius, shape, seed, block, strength
             start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
             hold=DEFAULT_HOLD if hold is None else hold, keep_faces=keep_faces,
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
-            tile_sweep=tile_sweep or DEFAULT_SWEEP, cloak=cloak_mode)
+            tile_sweep=tile_sweep or DEFAULT_SWEEP, cloak=cloak_mode, cloak_kept=cloak_kept)
     except ValueError as exc:
         message = str(exc)
-        for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
+        for field in ("cloak_kept", "keep_faces", "exclude_region", "region"):  # Settings' field names as options
             if message.startswith(field):
                 message = "--" + field.replace("_", "-") + message[len(field):]
                 break
@@ -187,7 +188,7 @@ def run(inputs, output, method, cloak_mode, radius, shape, seed, block, strength
                     check_free(dst, overwrite)
                 if mask_path is not None:
                     check_free(mask_path, overwrite)
-                if video and method == "cloak":
+                if video and (method == "cloak" or cloak_kept):
                     raise FuzzyError(src, "--method cloak is for photos (it takes seconds per face); videos are not cloaked")
                 if video:
                     res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)

@@ -101,21 +101,13 @@ class Embedder:
         embedding with its unit ``targets`` row, and its gradient with respect to
         the crop's 0-255 pixels (chain rule through the normalisation and :func:`to_input`).
 
-        Two runs: the forward session gives the embedding (the cotangent
-        depends on it), then the VJP graph (which recomputes the forward
-        activations it needs) gives the input gradient.
+        One run of the VJP graph, which computes the cosine and its
+        cotangent itself (:func:`fuzzypeople.faceid.backward.vjp_model` with
+        ``cosine=True``).
         """
-        x = to_input(crops)
-        f = self.forward_session
-        e, = f.run(None, {f.get_inputs()[0].name: x})
-        e = e.astype(np.float64)
-        n = np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-        u = e / n
-        t = np.asarray(targets, np.float64)
-        cos = (u * t).sum(1)
-        g_e = ((t - cos[:, None] * u) / n).astype(np.float32)  # d cos / d e
-        _, g_x = self.backward_session.run(None, {"x": x, "grad_y": g_e})
-        return cos, g_x.transpose(0, 2, 3, 1) / 128.0
+        cos, g_x = self.backward_session.run(None, {"x": to_input(crops), "target": np.asarray(targets, np.float32)})
+        return cos.astype(np.float64), g_x.transpose(0, 2, 3, 1) / 128.0
+
 
 @lru_cache(maxsize=None)
 def _backward_session(name: str):
@@ -127,7 +119,7 @@ def _backward_session(name: str):
     from ..detect._runtime import threads
     from .backward import vjp_model
 
-    model = vjp_model(onnx.load(str(models.path(name))))
+    model = vjp_model(onnx.load(str(models.path(name))), cosine=True)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1

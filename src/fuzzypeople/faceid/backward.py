@@ -55,11 +55,17 @@ def _shapes(model, input_shape: list[int]) -> dict[str, list[int]]:
     return out
 
 
-def vjp_model(model, input_shape: tuple[int, ...] | None = None):
+def vjp_model(model, input_shape: tuple[int, ...] | None = None, cosine: bool = False):
     """The VJP model of ``model`` (see the module docstring); batch size stays free.
 
     ``input_shape`` fixes the spatial size used to compute ``output_padding``
     (default: the model's own input dims, a free batch counted as 1).
+
+    ``cosine=True``: instead of ``grad_y``, the model takes ``target`` (unit
+    rows shaped like ``Y``, 2-D) and outputs ``cos`` (each row's cosine
+    similarity between ``Y`` and ``target``) and ``grad_x``, the gradient of
+    ``sum(cos)``: the cotangent ``(target - cos * Y/|Y|) / |Y|`` is computed
+    in the graph, so one run gives loss and gradient.
     """
     from onnx import helper, TensorProto
 
@@ -80,6 +86,7 @@ def vjp_model(model, input_shape: tuple[int, ...] | None = None):
 
     nodes = list(g.node)
     grads: dict[str, list[str]] = {y_name: ["grad_y"]}
+    head = []
     counter = [0]
 
     def fresh(stem: str) -> str:
@@ -106,6 +113,23 @@ def vjp_model(model, input_shape: tuple[int, ...] | None = None):
         if shapes[a] != shapes[b]:
             raise NotImplementedError(f"{node.op_type} {node.name!r}: broadcasting onto {a} {shapes[a]} -> {shapes[b]}")
 
+    if cosine:  # cos = <Y/|Y|, t>; d cos/dY = (t - cos * Y/|Y|) / |Y|
+        from onnx import helper as h
+
+        axes = h.make_tensor("vjp/axes", TensorProto.INT64, [1], [1])
+        ax = "vjp/axes"
+        opset = max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+        red = (lambda i, o: h.make_node("ReduceSum", [i, ax], [o], keepdims=1)) if opset >= 13 else \
+            (lambda i, o: h.make_node("ReduceSum", [i], [o], axes=[1], keepdims=1))
+        head = [h.make_node("Constant", [], [ax], value=axes),
+                h.make_node("Mul", [y_name, y_name], ["vjp/yy"]), red("vjp/yy", "vjp/n2"),
+                h.make_node("Sqrt", ["vjp/n2"], ["vjp/n"]),
+                h.make_node("Div", [y_name, "vjp/n"], ["vjp/u"]),
+                h.make_node("Mul", ["vjp/u", "target"], ["vjp/ut"]), red("vjp/ut", "vjp/cos"),
+                h.make_node("Mul", ["vjp/cos", "vjp/u"], ["vjp/cu"]),
+                h.make_node("Sub", ["target", "vjp/cu"], ["vjp/tcu"]),
+                h.make_node("Div", ["vjp/tcu", "vjp/n"], ["grad_y"]),
+                h.make_node("Flatten", ["vjp/cos"], ["cos"], axis=0)]
     zero = fresh("zero")
     nodes_consts = [helper.make_node("Constant", [], [zero], value=helper.make_tensor(zero, TensorProto.FLOAT, [], [0.0]))]
 
@@ -177,8 +201,14 @@ def vjp_model(model, input_shape: tuple[int, ...] | None = None):
         nodes.append(helper.make_node("Identity", [y_name], ["y"]))
     if x_name != "x":
         nodes_consts.append(helper.make_node("Identity", ["x"], [x_name]))
-    graph = helper.make_graph(nodes_consts + nodes,
-                              g.name + "_vjp", [x_in, gy_in], [y_out, gx_out], list(g.initializer))
+    inputs, outputs = [x_in, gy_in], [y_out, gx_out]
+    if cosine:
+        gy_in.name = "target"
+        cos_out = helper.make_tensor_value_info("cos", TensorProto.FLOAT, [None])
+        outputs = [cos_out, gx_out]
+        n_fwd = len(g.node)  # the head goes after the forward nodes, before the backward ones
+        nodes = nodes[:n_fwd] + head + nodes[n_fwd:]
+    graph = helper.make_graph(nodes_consts + nodes, g.name + "_vjp", inputs, outputs, list(g.initializer))
     out = helper.make_model(graph, opset_imports=list(model.opset_import))
     out.ir_version = model.ir_version
     return out

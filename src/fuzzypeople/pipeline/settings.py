@@ -93,6 +93,9 @@ class Settings:
             ``"high"`` (:data:`fuzzypeople.faceid.cloak.MODES`). The cloak
             leaves people visible: with it only faces are targeted (no body
             is hidden) and the face rule is off.
+        cloak_kept: with ``keep_faces`` or ``keep``: the faces left visible
+            (the kept people) are cloaked at ``cloak`` strength, after
+            everyone else is hidden (photos only).
 
     Who is kept (see :mod:`fuzzypeople.keep`):
         keep_faces: a folder of photos of the people to keep: a person whose
@@ -156,11 +159,14 @@ class Settings:
     lookahead: int = DEFAULT_LOOKAHEAD
     tile_sweep: int = DEFAULT_SWEEP
     cloak: str = "mid"
+    cloak_kept: bool = False
 
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
         if self.cloak not in CLOAK_MODES:
             raise ValueError(f"cloak must be one of {', '.join(CLOAK_MODES)}, got {self.cloak!r}")
+        if self.cloak_kept and not (self.keep_faces is not None or self.keep > 0):
+            raise ValueError("cloak_kept needs keep_faces (or keep): it cloaks the people kept")
         if self.method == "cloak":  # faces stay visible, slightly changed; bodies are not touched
             object.__setattr__(self, "targets", ("faces",))
             object.__setattr__(self, "face_rule", False)
@@ -212,7 +218,7 @@ class Settings:
 
     def for_video(self) -> Settings:
         """These settings for a video: box masks, and the video ``tile_scale`` when not set."""
-        if self.method == "cloak":
+        if self.method == "cloak" or self.cloak_kept:
             raise ValueError("method cloak is for photos (it takes seconds per face); videos are not cloaked")
         tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
         return replace(self, tile_scale=tile_scale, boxes=True)
