@@ -152,6 +152,9 @@ def mobilefacenet(work: Path) -> bytes:
         if init.name == final.input[1]:
             init.CopyFrom(numpy_helper.from_array(np.array([-1, 192], np.int64), init.name))
     del model.graph.value_info[:]  # shapes inferred for batch 2; onnxruntime infers its own
+    inits = sorted(model.graph.initializer, key=lambda i: i.name)  # tflite2onnx's order follows a set: varies by run
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(inits)
     onnx.checker.check_model(model)
     return model.SerializeToString()
 

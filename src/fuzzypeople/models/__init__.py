@@ -15,7 +15,7 @@ HERE = Path(__file__).resolve().parent
 
 FILES: dict[str, str] = {
     "centerface.onnx": "5aaf17b351911ad4a27f126d2de45809710c458b95cba4a6478c4fd4e2e9d978",
-    "mobilefacenet.onnx": "0b8e61e00d5ce6471f18dbb37832fbaa8345d1bb855fa6876f3431bff755bbe0",
+    "mobilefacenet.onnx": "9fff317e34b8a8623c258afba8f03c0fe4e10a1bc8de9269d5c34525ca4ce2cf",
     "movenet.onnx": "336f793ab38671c9728a8736b1399bf29b2b90827cfc3d7aa271a112d008cb98",
     "mtcnn_onet.onnx": "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52",
     "mtcnn_pnet.onnx": "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35",
