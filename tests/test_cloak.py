@@ -291,3 +291,24 @@ def test_cloak_kept_needs_someone_kept():
 
     with pytest.raises(ValueError, match="cloak_kept needs keep_faces"):
         Settings(cloak_kept=True)
+
+
+@pytest.mark.skipif(not __import__("shutil").which("npm"), reason="npm is not on PATH (install.sh apt-installs it)")
+def test_shipped_mobilefacenet_matches_litert(tmp_path, grace):
+    """tools/verify_mobilefacenet.py: the original LiteRT file (from npm) against the shipped ONNX file."""
+    import subprocess
+    import sys
+
+    from skimage import data
+
+    for person, pics in {"grace": [grace, np.ascontiguousarray(grace[:, ::-1])],
+                         "astronaut": [data.astronaut(), data.astronaut()[:300, 80:380]]}.items():
+        (tmp_path / person).mkdir()
+        for i, p in enumerate(pics):
+            Image.fromarray(p).save(tmp_path / person / f"{i}.png")
+    tool = Path(__file__).resolve().parents[1] / "tools" / "verify_mobilefacenet.py"
+    proc = subprocess.run([sys.executable, str(tool), str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    worst = float(proc.stdout.split("raw embeddings:")[1].split()[0])
+    assert worst < 1e-3
+    assert "4 faces of 2 people" in proc.stdout
