@@ -138,11 +138,19 @@ class _Transform:
 def project(x0: np.ndarray, delta: np.ndarray, step: np.ndarray, w: np.ndarray, budget: float,
             linf: float) -> np.ndarray:
     """``delta + t * step``, capped at ``linf``, for the largest ``t`` in [0, 1] (bisection)
-    that keeps DSSIM(x0, x0 + w delta) within ``budget``; ``delta`` itself is within it."""
+    that keeps DSSIM(x0, x0 + w delta) within ``budget``; ``delta`` itself is within it.
+
+    ``x0`` may be larger than ``delta`` (the face at its size in the photo):
+    ``w * delta`` is then resized to it, so the budget holds where it is seen.
+    """
+    size = x0.shape[1], x0.shape[0]
 
     def fits(t: float) -> tuple[bool, np.ndarray]:
         d = np.clip(delta + t * step, -linf, linf)
-        return dssim(x0, np.clip(x0 + w[..., None] * d, 0, 255)) <= budget, d
+        change = w[..., None] * d
+        if change.shape != x0.shape:
+            change = cv2.resize(change, size, interpolation=cv2.INTER_LINEAR)
+        return dssim(x0, np.clip(x0 + change, 0, 255)) <= budget, d
 
     ok, d = fits(1.0)
     if ok:
@@ -159,6 +167,7 @@ def project(x0: np.ndarray, delta: np.ndarray, step: np.ndarray, w: np.ndarray, 
     return best
 
 
+NATIVE_MAX = 448  # larger faces are judged for DSSIM at this size (the change, made at 112 px, is smooth there)
 _ANCHORS: dict = {}
 
 
@@ -204,7 +213,7 @@ class FaceResult:
 
 
 def cloak_crop(crop: np.ndarray, embedders: list[Embedder], mode: Mode, rng: np.random.Generator,
-               target: list[np.ndarray] | None = None) -> np.ndarray:
+               target: list[np.ndarray] | None = None, native: np.ndarray | None = None) -> np.ndarray:
     """The perturbation ``(112, 112, 3)`` float32 for one aligned crop (already windowed by :func:`window`).
 
     Untargeted: each model's cosine to the crop's own embedding is pushed
@@ -212,6 +221,7 @@ def cloak_crop(crop: np.ndarray, embedders: list[Embedder], mode: Mode, rng: np.
     pushed up as well.
     """
     x0 = crop.astype(np.float32)
+    ref = x0 if native is None else native.astype(np.float32)
     w = window(crop.shape[0])
     own = [e.embed(x0[None])[0] for e in embedders]
     if target is None and mode.targeted:
@@ -238,7 +248,7 @@ def cloak_crop(crop: np.ndarray, embedders: list[Embedder], mode: Mode, rng: np.
         # A step along the gradient scaled so its largest pixel change is lr (L2-like, not sign:
         # it spends the DSSIM budget where the gradient is large; measured far better than sign steps).
         lr = mode.lr * (0.55 + 0.45 * np.cos(np.pi * step / mode.steps))
-        delta = project(x0, delta, -lr * grad / (np.abs(grad).max() + 1e-12), w, mode.dssim, mode.linf)
+        delta = project(ref, delta, -lr * grad / (np.abs(grad).max() + 1e-12), w, mode.dssim, mode.linf)
     return w[..., None] * delta
 
 
@@ -255,7 +265,10 @@ def cloak_faces(rgb: np.ndarray, points: np.ndarray, embedders: list[Embedder], 
     for p in points:
         t0 = time.perf_counter()
         crop, M = align(rgb, p)
-        delta = cloak_crop(crop, embedders, mode, rng)
+        # The face at its own size in the photo (at most NATIVE_MAX px), where the DSSIM budget is held.
+        side = int(np.clip(round(SIZE / np.sqrt(abs(np.linalg.det(M[:, :2])))), 16, NATIVE_MAX))
+        native = align(rgb, p, side)[0]
+        delta = cloak_crop(crop, embedders, mode, rng, native=native)
         # Back onto the image: the crop's footprint only (bounding box of its corners).
         Minv = cv2.invertAffineTransform(M)
         corners = np.array([[0, 0], [SIZE, 0], [0, SIZE], [SIZE, SIZE]], np.float64) @ Minv[:, :2].T + Minv[:, 2]
