@@ -9,12 +9,15 @@ For each face (CenterFace box and five landmarks):
    (:class:`fuzzypeople.faceid.Embedder`, gradients from the ONNX VJP graph),
    averaged over random transformations of the crop at every step
    (expectation over transformations: re-alignment jitter as a small
-   rotation/scale/shift, a down-and-up resize, a JPEG round trip -- the
-   JPEG and resize are passed straight through in the backward pass, BPDA);
-3. the gradient is smoothed by a Gaussian before the sign step (smooth
-   perturbations transfer better to other models and survive JPEG), the
-   perturbation is capped in L-infinity and, after every step, scaled down
-   until the crop's DSSIM (``(1 - SSIM) / 2``) is within the mode's budget;
+   rotation/scale/shift, a down-and-up resize, a JPEG round trip; in the
+   backward pass the warp is inverted, the resize (a low-pass, nearly
+   self-adjoint) applied again, and the JPEG passed straight through, BPDA);
+3. each step moves along the (summed, per-model normalised) gradient,
+   scaled so that no pixel moves more than ``lr`` levels (not a sign step:
+   measured far better under a DSSIM budget), capped in L-infinity, and is
+   shortened (bisection) until the face's DSSIM (``(1 - SSIM) / 2``) --
+   judged on the aligned face at its size in the photo, up to
+   :data:`NATIVE_MAX` px -- is within the mode's budget;
 4. ``delta`` times a feathered window (1 on the face, easing to 0 at the
    crop's edge) is warped back onto the image with the inverse alignment
    and added; nothing outside that window changes.
