@@ -117,6 +117,35 @@ def test_video_keeps_frames_rate_and_audio_and_strips_metadata(clip, tmp_path):
     assert "1 file anonymised" in r.stderr
 
 
+def test_save_mask_writes_a_mask_video_frame_for_frame(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    r = run(clip, "-o", out, "--save-mask", "--method", "solid", "--color", "255,0,255", "-q")
+    assert r.returncode == 0, r.stderr
+    mask_path = tmp_path / "out_mask.mkv"
+    masks, after = probe(mask_path), probe(out)
+    assert set(masks["streams"]) == {"video"}  # no audio in the mask video
+    assert len(masks["frames"]) == len(after["frames"]) == 12
+    assert masks["times"] == after["times"]
+    with av.open(str(mask_path)) as c:
+        assert c.streams.video[0].codec_context.name == "ffv1"
+        grey = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    for i, (m, frame) in enumerate(zip(grey, after["frames"])):
+        assert set(np.unique(m)) <= {0, 255}  # lossless: exactly white or black
+        x1, y1, x2, y2 = person_box(i, 12)
+        assert (m[y1 + 8 : y2 - 8, x1 + 8 : x2 - 8] == 255).mean() > 0.9  # the astronaut is in the mask
+        magenta = (np.abs(frame.astype(int) - MAGENTA).sum(axis=2) < 60)
+        painted = m == 255
+        assert (magenta[painted]).mean() > 0.9 and (~magenta[~painted]).mean() > 0.97  # the mask is what was painted
+
+
+def test_save_mask_of_a_video_must_be_mkv(clip, tmp_path):
+    from fuzzypeople import Anonymizer
+
+    with pytest.raises(Exception, match="lossless .mkv"):
+        Anonymizer("solid").anonymize_video(clip, tmp_path / "o.mp4", save_mask=tmp_path / "m.mp4")
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "m.mp4").exists()
+
+
 def test_no_audio_and_keep_metadata(clip, tmp_path):
     out = tmp_path / "out.mkv"
     r = run(clip, "-o", out, "--no-audio", "--keep-metadata", "-q")

@@ -88,7 +88,7 @@ def main():
 @click.option("--tile-scale", type=click.FloatRange(0), default=None, metavar="SCALE", help="Small people: also look in overlapping tiles of the image enlarged this much (0 = whole image only, faster). Default: 1.5 for photos, 1.0 for video.")
 @click.option("--boxes", is_flag=True, help="Photos: hide whole body boxes instead of each body's traced outline (more scene lost). Video always hides boxes.")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
-@click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
+@click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output; for a video NAME_mask.mkv, a lossless greyscale video of every frame's mask.")
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP/IPTC metadata (GPS and IPTC place names still removed). Default: strip all but the colour profile.")
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (default: such a file is skipped with a message, and the exit status is 1).")
@@ -169,7 +169,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         video = src.suffix.lower() in video_exts and not image_io.is_photo(src)
         suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(src, ""))
         dst = plan_output(src, rel, output, many, suffix)
-        mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
+        mask_path = dst.with_name(f"{dst.stem}_mask.{'mkv' if video else 'png'}") if save_mask else None
         plans.append((src, video, dst, mask_path))
     try:  # two inputs written to one output: refused before anything is written
         check_collisions([(src, [p for p in (dst if method != "none" or video else None, mask) if p is not None])
@@ -187,7 +187,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 if mask_path is not None:
                     check_free(mask_path, overwrite)
                 if video:
-                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)
+                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many, save_mask=mask_path)
                 else:
                     res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
                 people += res.people
