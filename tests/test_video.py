@@ -380,3 +380,21 @@ def test_cam_from_a_stream_stops_at_frames(tmp_path, clip):
     r = run("cam", clip, "-o", tmp_path / "c.mkv", "--frames", "5", "-q")
     assert r.returncode == 0, r.stderr
     assert len(probe(tmp_path / "c.mkv")["frames"]) == 5
+
+
+def test_cam_keeps_the_main_person_and_checks_keep_options_first(tmp_path, clip):
+    """cam takes the keep options and treats a stream exactly as a video file (same settings, same frames)."""
+    r = run("cam", clip, "-o", tmp_path / "k.mkv", "--frames", "6", "--keep-main", "--method", "solid", "-q")
+    assert r.returncode == 0, r.stderr
+    f = run(clip, "-o", tmp_path / "f.mkv", "--end", "0.6", "--keep-main", "--method", "solid")
+    assert f.returncode == 0 and "1 kept" in f.stderr, f.stderr
+    live, file = probe(tmp_path / "k.mkv")["frames"], probe(tmp_path / "f.mkv")["frames"]
+    assert len(live) == len(file) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(live, file))
+    none = run("cam", clip, "-o", tmp_path / "n.mkv", "--frames", "6", "--method", "solid", "-q")
+    assert none.returncode == 0
+    assert not all(np.array_equal(a, b) for a, b in zip(probe(tmp_path / "n.mkv")["frames"], live))  # keeping changed it
+    r = run("cam", clip, "-o", tmp_path / "bad.mkv", "--keep-faces", tmp_path / "nowhere")
+    assert r.returncode == 1 and "--keep-faces" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert not (tmp_path / "bad.mkv").exists()

@@ -44,6 +44,29 @@ def _targets(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+def keep_options(command):
+    """The options that choose who is kept and where hiding happens (``run`` and ``cam``)."""
+    options = [
+        click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else."),
+        click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else."),
+        click.option("--keep", "keep_n", type=click.IntRange(0), default=0, metavar="N", help="Keep the N most prominent people."),
+        click.option("--region", multiple=True, metavar="X,Y,W,H", help="Hide only inside this rectangle (pixels; repeatable)."),
+        click.option("--exclude-region", multiple=True, metavar="X,Y,W,H", help="Never hide inside this rectangle (pixels; repeatable)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def settings_error(exc: ValueError) -> str:
+    """A Settings error in the words of the command line (``keep_faces ...`` -> ``--keep-faces ...``)."""
+    message = str(exc)
+    for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
+        if message.startswith(field):
+            return "--" + field.replace("_", "-") + message[len(field):]
+    return message
+
+
 class DefaultGroup(click.Group):
     """A group whose first argument, if not a command name, means ``run``."""
 
@@ -93,11 +116,7 @@ def main():
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (default: such a file is skipped with a message, and the exit status is 1).")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
-@click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else.")
-@click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else.")
-@click.option("--keep", "keep_n", type=click.IntRange(0), default=0, metavar="N", help="Keep the N most prominent people.")
-@click.option("--region", multiple=True, metavar="X,Y,W,H", help="Hide only inside this rectangle (pixels; repeatable).")
-@click.option("--exclude-region", multiple=True, metavar="X,Y,W,H", help="Never hide inside this rectangle (pixels; repeatable).")
+@keep_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
 @click.option("--no-audio", is_flag=True, help="Video: drop the audio (default: kept, copied as is where the container allows).")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video: quality, lower = better (default: 20 for H.264, 32 for VP9; quantiser 3 for AVI's MPEG-4).")
@@ -146,12 +165,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
             tile_sweep=tile_sweep or DEFAULT_SWEEP)
     except ValueError as exc:
-        message = str(exc)
-        for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
-            if message.startswith(field):
-                message = "--" + field.replace("_", "-") + message[len(field):]
-                break
-        _fail(message)
+        _fail(settings_error(exc))
     try:
         anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
     except (ValueError, FuzzyError) as exc:
