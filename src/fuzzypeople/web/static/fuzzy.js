@@ -1,0 +1,608 @@
+/* fuzzypeople in the browser: the photo pipeline of src/fuzzypeople, ported to JavaScript.
+ *
+ * Nothing here sends anything anywhere: the models are fetched from the page's own
+ * origin and run by onnxruntime-web (WebAssembly) in this page; the pixels never
+ * leave it. Each function names the Python it mirrors; thresholds, tiles and rules
+ * are the same values (keep them in step: tests/test_site.py compares the masks).
+ *
+ * The rule set is the Python pipeline's with box masks (Settings(boxes=True),
+ * `fuzzypeople photo.jpg --boxes`): NanoDet whole image + tiles at 1.5x, MoveNet,
+ * CenterFace, merge, the face rule, boxes grown (body 5%, face 25%), dilate 4.
+ * The outline tracer (detect/outline.py) needs two LiteRT segmenters that have no
+ * ONNX version yet, so the browser hides each body's box.
+ *
+ * Images are {data: Uint8Array (RGB, row-major), width, height}.
+ */
+(function (global) {
+  'use strict';
+
+  // ---------------------------------------------------------------- numbers
+  /** Python's round(): halves to even. */
+  function pyRound(x) {
+    const r = Math.round(x);
+    return (Math.abs(x % 1) === 0.5 && r % 2 !== 0) ? r - 1 : r;
+  }
+
+  // ---------------------------------------------------------------- resizing (OpenCV semantics)
+  /** cv2's computeResizeAreaTab: for each destination index, [source index, weight] pairs. */
+  function areaTab(ssize, dsize) {
+    const scale = ssize / dsize;
+    const tab = [];
+    for (let dx = 0; dx < dsize; dx++) {
+      const fsx1 = dx * scale, fsx2 = fsx1 + scale;
+      const cellWidth = Math.min(scale, ssize - fsx1);
+      let sx1 = Math.ceil(fsx1), sx2 = Math.floor(fsx2);
+      sx2 = Math.min(sx2, ssize - 1);
+      sx1 = Math.min(sx1, sx2);
+      const row = [];
+      if (sx1 - fsx1 > 1e-3) row.push([sx1 - 1, (sx1 - fsx1) / cellWidth]);
+      for (let sx = sx1; sx < sx2; sx++) row.push([sx, 1 / cellWidth]);
+      if (fsx2 - sx2 > 1e-3) row.push([sx2, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth]);
+      tab.push(row);
+    }
+    return tab;
+  }
+
+  /** cv2.resize(..., INTER_AREA) for shrinking: each output pixel is the area-weighted mean. */
+  function resizeArea(img, dw, dh) {
+    const { data, width: sw, height: sh } = img;
+    const tx = areaTab(sw, dw), ty = areaTab(sh, dh);
+    const tmp = new Float32Array(sh * dw * 3);
+    for (let y = 0; y < sh; y++) {
+      const srow = y * sw * 3, trow = y * dw * 3;
+      for (let dx = 0; dx < dw; dx++) {
+        let r = 0, g = 0, b = 0;
+        for (const [sx, wgt] of tx[dx]) {
+          const i = srow + sx * 3;
+          r += data[i] * wgt; g += data[i + 1] * wgt; b += data[i + 2] * wgt;
+        }
+        const o = trow + dx * 3;
+        tmp[o] = r; tmp[o + 1] = g; tmp[o + 2] = b;
+      }
+    }
+    const out = new Uint8Array(dw * dh * 3);
+    const acc = new Float32Array(dw * 3);
+    for (let dy = 0; dy < dh; dy++) {
+      acc.fill(0);
+      for (const [sy, wgt] of ty[dy]) {
+        const trow = sy * dw * 3;
+        for (let i = 0; i < dw * 3; i++) acc[i] += tmp[trow + i] * wgt;
+      }
+      const orow = dy * dw * 3;
+      for (let i = 0; i < dw * 3; i++) out[orow + i] = Math.min(255, Math.max(0, Math.round(acc[i])));
+    }
+    return { data: out, width: dw, height: dh };
+  }
+
+  /** Source index and weight of cv2's INTER_LINEAR for each destination index (half-pixel centres). */
+  function linearTab(ssize, dsize) {
+    const scale = ssize / dsize;
+    const i0 = new Int32Array(dsize), i1 = new Int32Array(dsize), f = new Float32Array(dsize);
+    for (let d = 0; d < dsize; d++) {
+      let fx = (d + 0.5) * scale - 0.5;
+      let sx = Math.floor(fx);
+      fx -= sx;
+      if (sx < 0) { fx = 0; sx = 0; }
+      if (sx >= ssize - 1) { fx = 0; sx = ssize - 1; }
+      i0[d] = sx; i1[d] = Math.min(sx + 1, ssize - 1); f[d] = fx;
+    }
+    return { i0, i1, f };
+  }
+
+  /** A window [x0, x0+tw) x [y0, y0+th) of cv2.resize(img, (dw, dh), INTER_LINEAR), without making the rest. */
+  function resizeLinearWindow(img, dw, dh, x0, y0, tw, th) {
+    const { data, width: sw, height: sh } = img;
+    const tx = linearTab(sw, dw), ty = linearTab(sh, dh);
+    const out = new Uint8Array(tw * th * 3);
+    for (let y = 0; y < th; y++) {
+      const dy = y0 + y, fy = ty.f[dy];
+      const r0 = ty.i0[dy] * sw * 3, r1 = ty.i1[dy] * sw * 3;
+      const orow = y * tw * 3;
+      for (let x = 0; x < tw; x++) {
+        const dx = x0 + x, fx = tx.f[dx];
+        const a = tx.i0[dx] * 3, b = tx.i1[dx] * 3;
+        const o = orow + x * 3;
+        for (let c = 0; c < 3; c++) {
+          const top = data[r0 + a + c] * (1 - fx) + data[r0 + b + c] * fx;
+          const bot = data[r1 + a + c] * (1 - fx) + data[r1 + b + c] * fx;
+          out[o + c] = Math.round(top * (1 - fy) + bot * fy);
+        }
+      }
+    }
+    return { data: out, width: tw, height: th };
+  }
+
+  function resizeLinear(img, dw, dh) { return resizeLinearWindow(img, dw, dh, 0, 0, dw, dh); }
+
+  /** The resize the Python detectors use: INTER_AREA when shrinking both sides, else INTER_LINEAR. */
+  function resize(img, dw, dh) {
+    if (dw === img.width && dh === img.height) return img;
+    return (dw <= img.width && dh <= img.height) ? resizeArea(img, dw, dh) : resizeLinear(img, dw, dh);
+  }
+
+  function crop(img, x0, y0, w, h) {
+    const out = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      const s = ((y0 + y) * img.width + x0) * 3;
+      out.set(img.data.subarray(s, s + w * 3), y * w * 3);
+    }
+    return { data: out, width: w, height: h };
+  }
+
+  // ---------------------------------------------------------------- boxes (people.py, detect/_runtime.py)
+  function iou(a, b) {
+    const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+    const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+    const inter = iw * ih;
+    const union = Math.max(0, a[2] - a[0]) * Math.max(0, a[3] - a[1]) + Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]) - inter;
+    return union > 0 ? inter / Math.max(union, 1e-12) : 0;
+  }
+
+  /** cv2.dnn.NMSBoxes(boxes, scores, 0, thr): indices kept, best first. */
+  function nms(boxes, scores, thr) {
+    const order = scores.map((s, i) => i).filter((i) => scores[i] > 0);
+    order.sort((i, j) => scores[j] - scores[i] || i - j);
+    const keep = [];
+    for (const i of order) {
+      if (keep.every((k) => iou(boxes[i], boxes[k]) <= thr)) keep.push(i);
+    }
+    return keep;
+  }
+
+  function clipBox(b, w, h) {
+    return [Math.min(Math.max(b[0], 0), w), Math.min(Math.max(b[1], 0), h), Math.min(Math.max(b[2], 0), w), Math.min(Math.max(b[3], 0), h)];
+  }
+
+  /** _runtime.tile_starts */
+  function tileStarts(length, tile, overlap) {
+    if (length <= tile) return [0];
+    const n = Math.ceil((length - tile) / (tile * (1 - overlap))) + 1;
+    const out = [];
+    for (let i = 0; i < n; i++) out.push(pyRound(i * (length - tile) / (n - 1)));
+    return out;
+  }
+
+  // ---------------------------------------------------------------- detectors
+  const NANODET = {
+    size: 416, bins: 11, threshold: 0.3, tileThreshold: 0.27, upscale: 1.5,
+    mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395], // BGR
+    heads: { 8: ['Identity', 'Identity_3'], 16: ['Identity_1', 'Identity_4'], 32: ['Identity_2', 'Identity_5'] },
+  };
+  const MOVENET = { size: 256, threshold: 0.2 };
+  const CENTERFACE = { threshold: 0.4, maxSide: 1920 };
+  const STACK = { mergeIou: 0.6, bodyWidth: 3.0, bodyAbove: 0.2, bodyHeight: 7.5 };
+  const GROW = { body: 0.05, face: 0.25 };
+  const DILATE = 4;
+
+  /** detect/nanodet.py NanoDet.window: boxes and scores of people in one window. */
+  async function nanodetWindow(session, img, threshold) {
+    const S = NANODET.size, { width: w, height: h } = img;
+    const scale = S / Math.max(h, w);
+    const nh = Math.min(S, pyRound(h * scale)), nw = Math.min(S, pyRound(w * scale));
+    const r = resize(img, nw, nh);
+    const x = new Float32Array(3 * S * S); // padding: MEAN, which normalises to 0
+    const plane = S * S;
+    for (let c = 0; c < 3; c++) {
+      const src = 2 - c, m = NANODET.mean[c], sd = NANODET.std[c]; // BGR
+      for (let yy = 0; yy < nh; yy++) {
+        for (let xx = 0; xx < nw; xx++) x[c * plane + yy * S + xx] = (r.data[(yy * nw + xx) * 3 + src] - m) / sd;
+      }
+    }
+    const out = await session.run({ input_1: new global.ort.Tensor('float32', x, [1, 3, S, S]) });
+    const boxes = [], scores = [];
+    const B = NANODET.bins;
+    for (const [strideKey, [scoreName, boxName]] of Object.entries(NANODET.heads)) {
+      const stride = Number(strideKey), n = S / stride;
+      const sc = out[scoreName].data, reg = out[boxName].data;
+      for (let cell = 0; cell < n * n; cell++) {
+        const s = sc[cell * 80];
+        if (!(s >= threshold)) continue;
+        const d = [];
+        for (let side = 0; side < 4; side++) {
+          const o = cell * 44 + side * B;
+          let mx = -Infinity;
+          for (let k = 0; k < B; k++) mx = Math.max(mx, reg[o + k]);
+          let sum = 0, dot = 0;
+          for (let k = 0; k < B; k++) { const p = Math.exp(reg[o + k] - mx); sum += p; dot += p * k; }
+          d.push(dot / sum * stride);
+        }
+        const cx = (cell % n + 0.5) * stride, cy = (Math.floor(cell / n) + 0.5) * stride;
+        boxes.push([(cx - d[0]) / scale, (cy - d[1]) / scale, (cx + d[2]) / scale, (cy + d[3]) / scale]);
+        scores.push(s);
+      }
+    }
+    return { boxes, scores };
+  }
+
+  /** detect/_runtime.py tiled(): whole image, plus tiles of the image enlarged `upscale` times. */
+  async function nanodet(session, img, onTile) {
+    const { width: w, height: h } = img, S = NANODET.size, iouThr = 0.5, overlap = 0.25, maxTileBox = 0.5;
+    const whole = await nanodetWindow(session, img, NANODET.threshold);
+    let keep = nms(whole.boxes, whole.scores, iouThr);
+    let boxes = keep.map((i) => whole.boxes[i]), scores = keep.map((i) => whole.scores[i]);
+    const up = NANODET.upscale;
+    const sw = pyRound(w * up), sh = pyRound(h * up);
+    if (up && Math.max(sw, sh) > S) {
+      const kx = w / sw, ky = h / sh;
+      let tb = [], ts = [];
+      const ys = tileStarts(sh, S, overlap), xs = tileStarts(sw, S, overlap);
+      let done = 0;
+      for (const y0 of ys) {
+        for (const x0 of xs) {
+          const tw = Math.min(S, sw - x0), th = Math.min(S, sh - y0);
+          const tile = up !== 1 ? resizeLinearWindow(img, sw, sh, x0, y0, tw, th) : crop(img, x0, y0, tw, th);
+          const t = await nanodetWindow(session, tile, NANODET.tileThreshold);
+          t.boxes.forEach((b, i) => {
+            if (Math.max(b[2] - b[0], b[3] - b[1]) <= maxTileBox * S) {
+              tb.push([Math.fround((b[0] + x0) * kx), Math.fround((b[1] + y0) * ky), Math.fround((b[2] + x0) * kx), Math.fround((b[3] + y0) * ky)]);
+              ts.push(t.scores[i]);
+            }
+          });
+          if (onTile) onTile(++done, ys.length * xs.length);
+        }
+      }
+      keep = nms(tb, ts, iouThr);
+      tb = keep.map((i) => tb[i]); ts = keep.map((i) => ts[i]);
+      if (boxes.length && tb.length) {
+        const novel = tb.map((b) => Math.max(...boxes.map((c) => iou(b, c))) <= iouThr);
+        tb = tb.filter((_, i) => novel[i]); ts = ts.filter((_, i) => novel[i]);
+      }
+      boxes = boxes.concat(tb); scores = scores.concat(ts);
+    }
+    return boxes.map((b, i) => ({ box: clipBox(b, w, h), score: scores[i], kind: 'body', source: 'nanodet' }));
+  }
+
+  /** detect/movenet.py MoveNet (one pass at 256): people boxes. */
+  async function movenet(session, img) {
+    const S = MOVENET.size, { width: w, height: h } = img;
+    const scale = S / Math.max(h, w);
+    const nh = Math.max(1, Math.min(S, pyRound(h * scale))), nw = Math.max(1, Math.min(S, pyRound(w * scale)));
+    const top = Math.floor((S - nh) / 2), left = Math.floor((S - nw) / 2);
+    const r = resize(img, nw, nh);
+    const x = new Int32Array(S * S * 3);
+    for (let yy = 0; yy < nh; yy++) {
+      for (let xx = 0; xx < nw; xx++) {
+        const o = ((top + yy) * S + left + xx) * 3, i = (yy * nw + xx) * 3;
+        x[o] = r.data[i]; x[o + 1] = r.data[i + 1]; x[o + 2] = r.data[i + 2];
+      }
+    }
+    const out = (await session.run({ input: new global.ort.Tensor('int32', x, [1, S, S, 3]) })).Identity.data;
+    const found = [];
+    for (let p = 0; p < 6; p++) {
+      const o = p * 56, score = out[o + 55];
+      if (!(score >= MOVENET.threshold)) continue;
+      const [ymin, xmin, ymax, xmax] = [0, 1, 2, 3].map((k) => out[o + 51 + k] * S);
+      const box = [(xmin - left) / scale, (ymin - top) / scale, (xmax - left) / scale, (ymax - top) / scale];
+      found.push({ box: clipBox(box, w, h), score, kind: 'body', source: 'movenet' });
+    }
+    return found;
+  }
+
+  /** detect/centerface.py CenterFace: face boxes. */
+  async function centerface(session, img) {
+    const { width: w, height: h } = img;
+    const s = Math.min(1, CENTERFACE.maxSide / Math.max(w, h));
+    const nw = Math.max(32, Math.ceil(w * s / 32) * 32), nh = Math.max(32, Math.ceil(h * s / 32) * 32);
+    const r = (nw < w && nh <= h) ? resizeArea(img, nw, nh) : (nw === w && nh === h ? img : resizeLinear(img, nw, nh));
+    const plane = nw * nh, x = new Float32Array(3 * plane);
+    for (let i = 0; i < plane; i++) {
+      x[i] = r.data[i * 3]; x[plane + i] = r.data[i * 3 + 1]; x[2 * plane + i] = r.data[i * 3 + 2];
+    }
+    const out = await session.run({ 'input.1': new global.ort.Tensor('float32', x, [1, 3, nh, nw]) });
+    const [heat, sc, off] = session.outputNames.slice(0, 3).map((n) => out[n]);
+    const hh = heat.dims[2], hw = heat.dims[3], hp = hh * hw;
+    const boxes = [], scores = [];
+    for (let i = 0; i < hp; i++) {
+      const v = heat.data[i];
+      if (!(v > CENTERFACE.threshold)) continue;
+      const ys = Math.floor(i / hw), xs = i % hw;
+      const bh = Math.exp(sc.data[i]) * 4, bw = Math.exp(sc.data[hp + i]) * 4;
+      const cy = (ys + off.data[i] + 0.5) * 4, cx = (xs + off.data[hp + i] + 0.5) * 4;
+      const b = [(cx - bw / 2) * w / nw, (cy - bh / 2) * h / nh, (cx + bw / 2) * w / nw, (cy + bh / 2) * h / nh];
+      boxes.push(clipBox(b, w, h)); scores.push(v);
+    }
+    return nms(boxes, scores, 0.3).map((i) => ({ box: boxes[i], score: scores[i], kind: 'face', source: 'centerface' }));
+  }
+
+  // ---------------------------------------------------------------- the stack (detect/stack.py)
+  /** merge_overlapping: boxes overlapping > 0.6 become their enclosing box (max score). */
+  function mergeOverlapping(bodies) {
+    if (bodies.length < 2) return bodies;
+    const order = bodies.map((_, i) => i).sort((i, j) => bodies[j].score - bodies[i].score || i - j);
+    const b = order.map((i) => bodies[i]);
+    const group = new Array(b.length).fill(-1);
+    for (let i = 0; i < b.length; i++) {
+      if (group[i] >= 0) continue;
+      for (let j = 0; j < b.length; j++) if (group[j] < 0 && iou(b[i].box, b[j].box) > STACK.mergeIou) group[j] = i;
+    }
+    const leaders = [...new Set(group)].sort((p, q) => p - q);
+    return leaders.map((g) => {
+      const members = b.filter((_, i) => group[i] === g);
+      return {
+        box: [Math.min(...members.map((m) => m.box[0])), Math.min(...members.map((m) => m.box[1])),
+          Math.max(...members.map((m) => m.box[2])), Math.max(...members.map((m) => m.box[3]))],
+        score: b[g].score, kind: 'body', source: b[g].source,
+      };
+    });
+  }
+
+  function centreInside(box, c) {
+    const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+    return cx >= c[0] && cx <= c[2] && cy >= c[1] && cy <= c[3];
+  }
+
+  /** bodies_below_faces: a body region (3 faces wide, 7.5 tall) under every face no body box holds. */
+  function bodiesBelowFaces(faces, bodies, w, h) {
+    return faces.filter((f) => !bodies.some((b) => centreInside(f.box, b.box))).map((f) => {
+      const [x1, y1, x2, y2] = f.box, fw = x2 - x1, fh = y2 - y1, mid = (x1 + x2) / 2;
+      const box = clipBox([mid - fw * STACK.bodyWidth / 2, y1 - fh * STACK.bodyAbove, mid + fw * STACK.bodyWidth / 2, y1 + fh * STACK.bodyHeight], w, h);
+      return { box, score: f.score, kind: 'body', source: 'face-rule' };
+    });
+  }
+
+  /** web/app.py count_people: every body, plus every face whose centre lies in no body box. */
+  function countPeople(people) {
+    const bodies = people.filter((p) => p.kind === 'body'), faces = people.filter((p) => p.kind === 'face');
+    return bodies.length + faces.filter((f) => !bodies.some((b) => centreInside(f.box, b.box))).length;
+  }
+
+  // ---------------------------------------------------------------- masks (api.grow_boxes, masks/)
+  /** cv2.getStructuringElement(MORPH_ELLIPSE, (2r+1, 2r+1)): half-width of each row. */
+  function ellipseRows(r) {
+    const rows = [];
+    for (let i = 0; i <= 2 * r; i++) {
+      const dy = i - r;
+      rows.push(Math.abs(dy) <= r && r > 0 ? pyRoundHalfAway(r * Math.sqrt((r * r - dy * dy) / (r * r))) : 0);
+    }
+    return rows;
+  }
+  function pyRoundHalfAway(x) { return Math.sign(x) * Math.round(Math.abs(x)); } // cv's saturate_cast<int>: cvRound
+
+  /** masks.dilate: grow a mask (Uint8Array, 0/1) by a disc of radius r, as cv2.dilate with the ellipse. */
+  function dilate(mask, w, h, r) {
+    if (r <= 0) return mask;
+    const rows = ellipseRows(r);
+    // Horizontal distance to the nearest set pixel in each row, capped: one pass each way.
+    const BIG = 1 << 20, left = new Int32Array(w * h), right = new Int32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      let last = -BIG;
+      for (let x = 0; x < w; x++) { if (mask[y * w + x]) last = x; left[y * w + x] = x - last; }
+      last = BIG;
+      for (let x = w - 1; x >= 0; x--) { if (mask[y * w + x]) last = x; right[y * w + x] = last - x; }
+    }
+    const out = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) {
+      for (let i = 0; i <= 2 * r; i++) {
+        const sy = y + i - r;
+        if (sy < 0 || sy >= h) continue;
+        const half = rows[i], o = sy * w;
+        for (let x = 0; x < w; x++) {
+          if (left[o + x] <= half || right[o + x] <= half) out[y * w + x] = 1;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Anonymizer.mask with box masks: grown boxes (clip_boxes rounding outwards), union, dilate 4. */
+  function buildMask(people, w, h, grow = GROW, px = DILATE) {
+    const mask = new Uint8Array(w * h);
+    for (const p of people) {
+      const g = grow[p.kind] || 0, bw = p.box[2] - p.box[0], bh = p.box[3] - p.box[1];
+      const b = clipBox([p.box[0] - bw * g, p.box[1] - bh * g, p.box[2] + bw * g, p.box[3] + bh * g], w, h);
+      const x1 = Math.floor(b[0]), y1 = Math.floor(b[1]), x2 = Math.ceil(b[2]), y2 = Math.ceil(b[3]);
+      for (let y = y1; y < y2; y++) mask.fill(1, y * w + x1, y * w + x2);
+    }
+    return dilate(mask, w, h, px);
+  }
+
+  // ---------------------------------------------------------------- hiding (obfuscate/)
+  /** Connected regions (8-connected) of a mask: labels (Int32Array, 0 = none) and each region's box. */
+  function regions(mask, w, h) {
+    const labels = new Int32Array(w * h), parent = [0];
+    const find = (a) => { while (parent[a] !== a) { parent[a] = parent[parent[a]]; a = parent[a]; } return a; };
+    const unite = (a, b) => { a = find(a); b = find(b); if (a !== b) parent[Math.max(a, b)] = Math.min(a, b); };
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = y * w + x;
+        if (!mask[i]) continue;
+        const near = [];
+        if (x > 0 && labels[i - 1]) near.push(labels[i - 1]);
+        if (y > 0) {
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx >= 0 && xx < w && labels[i - w + dx]) near.push(labels[i - w + dx]);
+          }
+        }
+        if (!near.length) { parent.push(parent.length); labels[i] = parent.length - 1; continue; }
+        labels[i] = near[0];
+        for (const n of near) unite(near[0], n);
+      }
+    }
+    const boxes = new Map();
+    for (let i = 0; i < w * h; i++) {
+      if (!labels[i]) continue;
+      const l = find(labels[i]);
+      labels[i] = l;
+      const x = i % w, y = (i - x) / w;
+      const b = boxes.get(l);
+      if (!b) boxes.set(l, [x, y, x, y]);
+      else { if (x < b[0]) b[0] = x; if (x > b[2]) b[2] = x; if (y < b[1]) b[1] = y; if (y > b[3]) b[3] = y; }
+    }
+    return { labels, boxes };
+  }
+
+  /** _common.share_of_side: share of the region's shorter side, at least `min`, rounded up to a power of two. */
+  function shareOfSide(side, share, min) {
+    const x = Math.max(min, share * side);
+    return 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(x, 1))));
+  }
+
+  const METHODS = {
+    scramble: { share: 0.25, min: 16 },
+    pixelate: { share: 0.12, min: 8 },
+    blur: { share: 0.12, min: 4 },
+    solid: null,
+  };
+
+  /** A seeded generator (sfc32) for the scramble's offsets: a photo keeps one field while the slider moves. */
+  function rng(seed) {
+    let a = seed[0] | 0, b = seed[1] | 0, c = seed[2] | 0, d = seed[3] | 0;
+    return function () {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0; a = b ^ (b >>> 9); b = (c + (c << 3)) | 0; c = (c << 21) | (c >>> 11); c = (c + t) | 0;
+      return (t >>> 0) / 4294967296;
+    };
+  }
+
+  function gaussianKernel(sigma) {
+    const k = (Math.round(sigma * 3 * 2 + 1) | 1), half = (k - 1) / 2, out = new Float32Array(k);
+    let sum = 0;
+    for (let i = 0; i < k; i++) { out[i] = Math.exp(-((i - half) ** 2) / (2 * sigma * sigma)); sum += out[i]; }
+    for (let i = 0; i < k; i++) out[i] /= sum;
+    return out;
+  }
+
+  /** cv2.GaussianBlur(img, (0, 0), sigma, BORDER_REPLICATE), separable. */
+  function gaussianBlur(img, sigma) {
+    const { data, width: w, height: h } = img, k = gaussianKernel(sigma), half = (k.length - 1) / 2;
+    const tmp = new Float32Array(w * h * 3), out = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let r = 0, g = 0, b = 0;
+        for (let i = 0; i < k.length; i++) {
+          const xx = Math.min(w - 1, Math.max(0, x + i - half)), s = (y * w + xx) * 3;
+          r += data[s] * k[i]; g += data[s + 1] * k[i]; b += data[s + 2] * k[i];
+        }
+        const o = (y * w + x) * 3; tmp[o] = r; tmp[o + 1] = g; tmp[o + 2] = b;
+      }
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let r = 0, g = 0, b = 0;
+        for (let i = 0; i < k.length; i++) {
+          const yy = Math.min(h - 1, Math.max(0, y + i - half)), s = (yy * w + x) * 3;
+          r += tmp[s] * k[i]; g += tmp[s + 1] * k[i]; b += tmp[s + 2] * k[i];
+        }
+        const o = (y * w + x) * 3; out[o] = Math.round(r); out[o + 1] = Math.round(g); out[o + 2] = Math.round(b);
+      }
+    }
+    return { data: out, width: w, height: h };
+  }
+
+  /**
+   * Hide the masked pixels of `img` (obfuscate.obfuscate): a new RGB array, `img` untouched.
+   * `strength` multiplies each method's measured-safe share (1 = the default); every region
+   * (person) gets its own value from its box's shorter side, as the Python auto strengths.
+   */
+  function hide(img, mask, method, strength = 1, seed = [1, 2, 3, 4], color = [0, 0, 0]) {
+    const { data, width: w, height: h } = img;
+    const out = new Uint8Array(data);
+    if (method === 'solid') {
+      for (let i = 0; i < w * h; i++) if (mask[i]) { out[i * 3] = color[0]; out[i * 3 + 1] = color[1]; out[i * 3 + 2] = color[2]; }
+      return { data: out, width: w, height: h, values: [] };
+    }
+    const rule = METHODS[method];
+    if (!rule) throw new Error(`unknown method ${method}`);
+    const { labels, boxes } = regions(mask, w, h);
+    const value = new Map(); // label -> radius / block / sigma
+    for (const [l, b] of boxes) value.set(l, shareOfSide(Math.min(b[2] - b[0] + 1, b[3] - b[1] + 1), rule.share * strength, rule.min));
+    const distinct = [...new Set(value.values())].sort((a, b) => a - b);
+    if (method === 'scramble') {
+      const rand = rng(seed);
+      for (let i = 0; i < w * h; i++) {
+        const l = labels[i];
+        if (!l) continue;
+        const r = value.get(l), x = i % w, y = (i - x) / w;
+        const sx = Math.min(w - 1, Math.max(0, x + Math.floor(rand() * (2 * r + 1)) - r));
+        const sy = Math.min(h - 1, Math.max(0, y + Math.floor(rand() * (2 * r + 1)) - r));
+        const s = (sy * w + sx) * 3;
+        out[i * 3] = data[s]; out[i * 3 + 1] = data[s + 1]; out[i * 3 + 2] = data[s + 2];
+      }
+    } else {
+      for (const v of distinct) {
+        // The window around every region with this value.
+        let x1 = w, y1 = h, x2 = -1, y2 = -1;
+        for (const [l, b] of boxes) {
+          if (value.get(l) !== v) continue;
+          x1 = Math.min(x1, b[0]); y1 = Math.min(y1, b[1]); x2 = Math.max(x2, b[2]); y2 = Math.max(y2, b[3]);
+        }
+        if (method === 'pixelate') {
+          const b = v, bx0 = Math.floor(x1 / b) * b, by0 = Math.floor(y1 / b) * b;
+          const bx1 = Math.min(Math.ceil((x2 + 1) / b) * b, w), by1 = Math.min(Math.ceil((y2 + 1) / b) * b, h);
+          const nx = Math.ceil((bx1 - bx0) / b), ny = Math.ceil((by1 - by0) / b);
+          const sum = new Float64Array(nx * ny * 3), cnt = new Float64Array(nx * ny);
+          for (let y = by0; y < by1; y++) {
+            const cy = Math.floor((y - by0) / b);
+            for (let x = bx0; x < bx1; x++) {
+              const c = cy * nx + Math.floor((x - bx0) / b), s = (y * w + x) * 3;
+              sum[c * 3] += data[s]; sum[c * 3 + 1] += data[s + 1]; sum[c * 3 + 2] += data[s + 2]; cnt[c]++;
+            }
+          }
+          for (let y = by0; y < by1; y++) {
+            const cy = Math.floor((y - by0) / b);
+            for (let x = bx0; x < bx1; x++) {
+              const i = y * w + x;
+              if (!labels[i] || value.get(labels[i]) !== v) continue;
+              const c = cy * nx + Math.floor((x - bx0) / b);
+              for (let k = 0; k < 3; k++) out[i * 3 + k] = Math.round(sum[c * 3 + k] / cnt[c]);
+            }
+          }
+        } else { // blur: obfuscate/blur.py, blurring a smaller copy for wide sigmas
+          const sigma = Math.max(v, 0.1), pad = Math.floor(3 * sigma) + 1;
+          const wx0 = Math.max(x1 - pad, 0), wy0 = Math.max(y1 - pad, 0);
+          const wx1 = Math.min(x2 + 1 + pad, w), wy1 = Math.min(y2 + 1 + pad, h);
+          const win = crop(img, wx0, wy0, wx1 - wx0, wy1 - wy0);
+          const f = Math.max(1, Math.floor(sigma / 4));
+          const small = f > 1 ? resizeArea(win, Math.max(Math.floor(win.width / f), 1), Math.max(Math.floor(win.height / f), 1)) : win;
+          let blurred = gaussianBlur(small, sigma / f);
+          if (f > 1) blurred = resizeLinear(blurred, win.width, win.height);
+          for (let y = wy0; y < wy1; y++) {
+            for (let x = wx0; x < wx1; x++) {
+              const i = y * w + x;
+              if (!labels[i] || value.get(labels[i]) !== v) continue;
+              const s = ((y - wy0) * win.width + (x - wx0)) * 3;
+              out[i * 3] = blurred.data[s]; out[i * 3 + 1] = blurred.data[s + 1]; out[i * 3 + 2] = blurred.data[s + 2];
+            }
+          }
+        }
+      }
+    }
+    return { data: out, width: w, height: h, values: distinct };
+  }
+
+  // ---------------------------------------------------------------- the models, loaded once per page
+  const MODEL_FILES = { nanodet: 'nanodet.onnx', movenet: 'movenet.onnx', centerface: 'centerface.onnx' };
+
+  /** Create the three onnxruntime-web sessions from `base` (a URL of this page's own origin). */
+  async function loadModels(base, ortBase) {
+    const ort = global.ort;
+    if (!ort) throw new Error('onnxruntime-web did not load');
+    ort.env.wasm.wasmPaths = ortBase;
+    ort.env.wasm.numThreads = global.crossOriginIsolated ? Math.min(4, global.navigator.hardwareConcurrency || 1) : 1;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = 'error';
+    const opts = { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 };
+    const sessions = {};
+    for (const [name, file] of Object.entries(MODEL_FILES)) {
+      sessions[name] = await ort.InferenceSession.create(base + file, opts); // one at a time: wasm init is shared
+    }
+    return sessions;
+  }
+
+  /** detect/stack.py Stack.__call__ for targets "bodies,faces": everyone found, bodies then faces. */
+  async function detect(sessions, img, onProgress) {
+    const { width: w, height: h } = img;
+    let bodies = (await nanodet(sessions.nanodet, img, onProgress)).concat(await movenet(sessions.movenet, img));
+    bodies = mergeOverlapping(bodies);
+    const faces = await centerface(sessions.centerface, img);
+    bodies = bodies.concat(bodiesBelowFaces(faces, bodies, w, h));
+    return bodies.concat(faces);
+  }
+
+  global.FuzzyPeople = {
+    pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
+    nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
+    buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
+  };
+})(typeof window !== 'undefined' ? window : globalThis);
