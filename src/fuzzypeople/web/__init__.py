@@ -49,7 +49,7 @@ def serve(host, port, max_mb):
 @click.command("site", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=str))
 @click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it is not empty.")
-def site(out_dir, overwrite):
+def site_command(out_dir, overwrite):
     """Write the in-browser page as a static site in OUT_DIR (HTML, JS, wasm, models; no CDN).
 
     Any static file server can host it (python3 -m http.server -d OUT_DIR): the
@@ -69,4 +69,4 @@ def site(out_dir, overwrite):
 
 
 def commands() -> list[click.Command]:
-    return [serve, site]
+    return [serve, site_command]

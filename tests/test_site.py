@@ -1,0 +1,288 @@
+"""The in-browser mode: ``fuzzypeople site DIR`` served by a plain ``python3 -m http.server``, driven in
+headless Chromium; the browser's masks against the Python pipeline's; ``fuzzypeople serve`` at ``/``."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import GRACE, SHARED
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (install.sh apt-installs Debian's chromium)")
+
+RESULT_RGB = """() => { const c = document.getElementById('result');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = '';
+  for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i], d[i + 1], d[i + 2]);
+  return {width: c.width, height: c.height, data: btoa(s)}; }"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory) -> Path:
+    """The static site, written by the real command."""
+    out = tmp_path_factory.mktemp("site") / "www"
+    r = subprocess.run([sys.executable, "-m", "fuzzypeople", "site", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def static_server(site_dir):
+    """``python3 -m http.server`` on the site, in a subprocess; yields its origin."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "-b", "127.0.0.1", "-d", str(site_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("no Chromium (install.sh apt-installs Debian's chromium)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Page:
+    """One page of the site with every request it makes recorded."""
+
+    def __init__(self, browser, origin: str):
+        self.origin = origin
+        self.requests: list[tuple[str, str, bytes | None]] = []
+        self.errors: list[str] = []
+        self.page = browser.new_page(viewport={"width": 1300, "height": 900})
+        self.page.on("request", lambda r: self.requests.append((r.method, r.url, r.post_data_buffer)))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(origin + "/")
+
+    def choose(self, path: Path, version: int = 1) -> None:
+        self.page.set_input_files("#file", str(path))
+        self.wait_version(version)
+
+    def wait_version(self, version: int, timeout: float = 240) -> None:
+        """Wait for the #version-th result (the page's CSP forbids Playwright's eval-based waits)."""
+        end = time.time() + timeout
+        while time.time() < end:
+            state = self.page.evaluate("() => [document.getElementById('result').dataset.version || '0',"
+                                       " document.getElementById('error').textContent]")
+            if int(state[0]) >= version:
+                return
+            assert not state[1], state[1]
+            time.sleep(0.1)
+        raise AssertionError(f"no result {version} within {timeout} s")
+
+    def result(self) -> np.ndarray:
+        r = self.page.evaluate(RESULT_RGB)
+        return np.frombuffer(base64.b64decode(r["data"]), np.uint8).reshape(r["height"], r["width"], 3)
+
+    def mask(self) -> np.ndarray:
+        rgb = self.decoded()
+        m = self.page.evaluate("window.fuzzypeoplePage.mask()")
+        return np.frombuffer(base64.b64decode(m), np.uint8).reshape(rgb.shape[:2]).astype(bool)
+
+    def decoded(self) -> np.ndarray:
+        r = self.page.evaluate("window.fuzzypeoplePage.rgb()")
+        return np.frombuffer(base64.b64decode(r["data"]), np.uint8).reshape(r["height"], r["width"], 3)
+
+    def stats(self) -> dict:
+        return self.page.evaluate("window.fuzzypeoplePage.stats()")
+
+
+@pytest.fixture(scope="module")
+def site_page(browser, static_server):
+    page = Page(browser, static_server)
+    yield page
+    page.page.close()
+
+
+@pytest.fixture(scope="module")
+def astronaut_png(tmp_path_factory, astronaut) -> Path:
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(astronaut).save(path)
+    return path
+
+
+# -- the command ------------------------------------------------------------------------------------------
+def test_site_is_every_file_with_a_policy_that_blocks_uploads(site_dir):
+    names = sorted(str(p.relative_to(site_dir)) for p in site_dir.rglob("*") if p.is_file())
+    assert names == ["index.html", "static/browser.js", "static/favicon.svg", "static/fuzzy.js",
+                     "static/models/centerface.onnx", "static/models/movenet.onnx", "static/models/nanodet.onnx",
+                     "static/ort/ort-wasm-simd-threaded.mjs", "static/ort/ort-wasm-simd-threaded.wasm",
+                     "static/ort/ort.wasm.min.js", "static/style.css"]
+    html = (site_dir / "index.html").read_text()
+    csp = html.split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp and "form-action 'none'" in csp
+    assert "http://" not in html and "https://" not in html and "<script>" not in html and "<style" not in html
+    assert "/server" not in html  # the link to the uploading server page is for `fuzzypeople serve` only
+    for id_ in ("file", "method", "strength", "result", "count", "download"):
+        assert f'id="{id_}"' in html
+
+
+def test_site_refuses_a_folder_that_is_not_empty(tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = subprocess.run([sys.executable, "-m", "fuzzypeople", "site", str(out)], capture_output=True, text=True)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [f"fuzzypeople: error: {out}: folder is not empty (add --overwrite to replace it)"]
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["busy"]  # no half-written site beside it
+
+
+# -- the static site in Chromium ------------------------------------------------------------------------------
+@needs_chromium
+def test_static_site_hides_people_and_sends_nothing(site_page, site_dir, astronaut_png, tmp_path):
+    page = site_page
+    page.choose(astronaut_png)
+    original = np.asarray(Image.open(astronaut_png).convert("RGB"))
+    out, mask = page.result(), page.mask()
+    assert out.shape == original.shape and mask.shape == original.shape[:2]
+    assert 0.2 < mask.mean() < 0.9
+    assert (out[~mask] == original[~mask]).all()  # the background is untouched, byte for byte
+    assert (out[mask] != original[mask]).any(axis=1).mean() > 0.8  # the person turned to noise
+    face = (slice(70, 170), slice(190, 260))  # Eileen Collins' face
+    assert mask[face].all() and (out[face] != original[face]).any(axis=2).mean() > 0.8
+    assert int(page.page.locator("#count").text_content()) >= 1
+    page.page.screenshot(path=str(tmp_path / "site_astronaut.png"), full_page=True)
+    print(f"screenshot: {tmp_path / 'site_astronaut.png'}")
+
+    # The download is the result, encoded in the page, without metadata.
+    sync_api.expect(page.page.locator("#download")).to_have_attribute("aria-disabled", "false")
+    with page.page.expect_download() as info:
+        page.page.click("#download")
+    assert info.value.suggested_filename == "astronaut_anonymized.png"
+    img = Image.open(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert (np.asarray(img.convert("RGB")) == out).all()
+    assert not img.getexif() and not {"exif", "xmp", "XML:com.adobe.xmp"} & set(img.info)
+
+    # The slider re-hides without detecting again: stronger noise, same mask, background still untouched.
+    before = page.stats()["detections"]
+    page.page.locator("#strength").fill("2")
+    page.wait_version(2)
+    stronger = page.result()
+    assert page.stats()["detections"] == before
+    assert (stronger[~mask] == original[~mask]).all() and (stronger[mask] != out[mask]).any(axis=1).mean() > 0.5
+    page.page.select_option("#method", "pixelate")
+    page.wait_version(3)
+    pix = page.result()
+    assert (pix[~mask] == original[~mask]).all() and (pix[face] != original[face]).any(axis=2).mean() > 0.8
+    page.page.select_option("#method", "solid")
+    page.wait_version(4)
+    assert (page.result()[mask] == 0).all()
+    page.page.select_option("#method", "scramble")
+    page.page.locator("#strength").fill("1")
+    page.wait_version(6)
+
+    # Nothing left the page: every request was a GET of the site's own files, with no body.
+    origin = page.origin + "/"
+    assert page.requests and all(m == "GET" and body is None and url.startswith(origin) for m, url, body in page.requests), page.requests
+    site_files = {origin, *(origin + str(p.relative_to(site_dir)) for p in site_dir.rglob("*") if p.is_file())}
+    assert {url for _, url, _ in page.requests} <= site_files
+    assert not page.errors
+
+
+@needs_chromium
+def test_a_file_that_is_not_a_photo_gets_a_one_line_error_and_no_result(site_page, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not a JPEG")
+    page = site_page.page
+    page.set_input_files("#file", str(bad))
+    error = page.locator("#error")
+    sync_api.expect(error).to_be_visible(timeout=30_000)
+    assert error.text_content().startswith("broken.jpg: cannot read this photo")
+    assert "\n" not in error.text_content()
+    assert "empty" in page.locator("#stage").get_attribute("class")
+    assert page.locator("#download").get_attribute("aria-disabled") == "true"
+
+
+# -- parity with the Python pipeline ------------------------------------------------------------------------
+def _parity_photos() -> list[Path]:
+    photos = [GRACE]
+    coco = SHARED / "coco-people" / "images"
+    # Crowds of 14 and 12 annotated people, both with an ICC profile (Chromium converts to sRGB: see decode()).
+    for name in ("000000000257.jpg", "000000000368.jpg"):
+        if (coco / name).is_file():
+            photos.append(coco / name)
+    return photos
+
+
+@pytest.fixture(scope="module")
+def python_stages():
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.pipeline import Settings
+
+    return Anonymizer(settings=Settings(method="none", boxes=True))
+
+
+@needs_chromium
+@pytest.mark.parametrize("photo", ["astronaut", *_parity_photos()], ids=lambda p: Path(str(p)).name)
+def test_browser_mask_matches_the_python_pipeline(site_page, python_stages, astronaut_png, photo, tmp_path):
+    """The browser's mask vs ``Settings(boxes=True)`` (``--boxes``) on the same decoded pixels: IoU >= 0.95, same count."""
+    from fuzzypeople.web.app import count_people
+
+    path = astronaut_png if photo == "astronaut" else Path(photo)
+    src = tmp_path / path.name
+    shutil.copy(path, src)
+    version = int(site_page.page.evaluate("document.getElementById('result').dataset.version || '0'"))
+    site_page.choose(src, version + 1)
+    rgb = site_page.decoded()  # the browser's decode (EXIF orientation, sRGB): both sides see the same pixels
+    browser_mask = site_page.mask()
+    people = python_stages.detect(rgb)
+    python_mask = python_stages.mask(people, rgb.shape[:2])
+    iou = (browser_mask & python_mask).sum() / max((browser_mask | python_mask).sum(), 1)
+    count = int(site_page.page.locator("#count").text_content())
+    print(f"{path.name}: IoU {iou:.4f}, people {count} (Python {count_people(people)['people']})")
+    assert iou >= 0.95
+    assert count == count_people(people)["people"]
+
+
+# -- fuzzypeople serve shows the same page ---------------------------------------------------------------------
+def test_serve_root_is_the_in_browser_page_with_its_runtime_and_models():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from fuzzypeople import models
+    from fuzzypeople.web.app import create_app
+
+    c = TestClient(create_app(), base_url="http://127.0.0.1")
+    r = c.get("/")
+    assert r.status_code == 200 and 'id="result"' in r.text and 'href="/server"' in r.text
+    assert "'wasm-unsafe-eval'" in r.headers["content-security-policy"]
+    wasm = c.get("/static/ort/ort-wasm-simd-threaded.wasm")
+    assert wasm.status_code == 200 and wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
+    assert c.get("/static/ort/ort-wasm-simd-threaded.mjs").headers["content-type"].startswith("text/javascript")
+    assert c.get("/static/models/nanodet.onnx").content == models.path("nanodet.onnx").read_bytes()
+    for path in ("/static/models/selfie_segmentation.tflite", "/static/models/..%2fapi.py", "/static/ort/..%2f..%2fapp.py",
+                 "/static/ort/ort.min.js", "/static/models/"):
+        assert c.get(path).status_code in (404, 405), path
+    assert c.get("/server").status_code == 200 and 'id="after"' in c.get("/server").text
