@@ -173,6 +173,7 @@ def test_static_site_hides_people_and_sends_nothing(site_page, site_dir, astrona
     face = (slice(70, 170), slice(190, 260))  # Eileen Collins' face
     assert mask[face].all() and (out[face] != original[face]).any(axis=2).mean() > 0.8
     assert int(page.page.locator("#count").text_content()) >= 1
+    assert page.page.locator("#result").get_attribute("data-preview") == "0"  # the complete analysis, not the preview
     page.page.screenshot(path=str(tmp_path / "site_astronaut.png"), full_page=True)
     print(f"screenshot: {tmp_path / 'site_astronaut.png'}")
 

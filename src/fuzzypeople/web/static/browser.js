@@ -53,11 +53,16 @@
     $("weak").hidden = method === "solid" || s >= 1;
   }
 
-  /** Hide the people with the current method and strength: no detection, the mask is kept. */
+  /**
+   * Hide the people with the current method and strength: no detection, the mask is kept.
+   * Before the analysis is complete (the tiles that find small people take long on a big photo) a
+   * preview from the whole-image passes is drawn: marked data-preview="1", no download offered.
+   */
   function render() {
-    if (!state.img || !state.mask) return;
+    const final = Boolean(state.mask), mask = state.mask || state.previewMask, img = state.img || state.previewImg;
+    if (!img || !mask) return;
     const t0 = performance.now();
-    const out = FP.hide(state.img, state.mask, $("method").value, strength(), state.seed);
+    const out = FP.hide(img, mask, $("method").value, strength(), state.seed);
     const { width: w, height: h } = out;
     const canvas = $("result");
     canvas.width = w; canvas.height = h;
@@ -67,6 +72,8 @@
     }
     canvas.getContext("2d").putImageData(new ImageData(rgba, w, h), 0, 0);
     $("stage").classList.remove("empty");
+    canvas.dataset.preview = final ? "0" : "1";
+    if (!final) return;
     state.renders += 1;
     canvas.dataset.version = String(state.renders);
     state.timings.hide = (performance.now() - t0) / 1000;
@@ -90,7 +97,7 @@
   }
 
   function forget() {
-    state.img = state.people = state.mask = null;
+    state.img = state.people = state.mask = state.previewImg = state.previewMask = null;
     $("count").textContent = "–";
     $("stage").classList.add("empty");
     $("download").setAttribute("aria-disabled", "true");
@@ -103,6 +110,7 @@
     forget();
     if (!file) return;
     state.busy = true;
+    state.timings = { models: state.timings.models };
     const t0 = performance.now();
     try {
       setStatus("reading the photo…");
@@ -116,15 +124,24 @@
       const sessions = await models();
       setStatus("looking for people…");
       const t1 = performance.now();
-      const people = await FP.detect(sessions, img, (done, total) => setStatus(`looking for small people: tile ${done} of ${total}`));
+      const seed = new Uint32Array(4);
+      crypto.getRandomValues(seed);
+      state.seed = Array.from(seed);
+      const preview = async (partial) => {
+        state.previewImg = img;
+        state.previewMask = FP.buildMask(partial, img.width, img.height);
+        render();
+        state.timings.preview = (performance.now() - t0) / 1000;
+        await new Promise((r) => setTimeout(r, 0)); // let the page paint it
+      };
+      const tiles = (done, total) => setStatus(`preview; looking for small people: tile ${done} of ${total}`);
+      const people = await FP.detect(sessions, img, tiles, preview);
       state.detections += 1;
       state.timings.detect = (performance.now() - t1) / 1000;
       const t2 = performance.now();
       const mask = FP.buildMask(people, img.width, img.height);
       state.timings.mask = (performance.now() - t2) / 1000;
-      const seed = new Uint32Array(4);
-      crypto.getRandomValues(seed);
-      Object.assign(state, { img, people, mask, seed: Array.from(seed), name: file.name, type: file.type });
+      Object.assign(state, { img, people, mask, name: file.name, type: file.type, previewImg: null, previewMask: null });
       $("count").textContent = String(FP.countPeople(people));
       render();
       state.timings.total = (performance.now() - t0) / 1000;

@@ -214,42 +214,56 @@
     return { boxes, scores };
   }
 
-  /** detect/_runtime.py tiled(): whole image, plus tiles of the image enlarged `upscale` times. */
-  async function nanodet(session, img, onTile) {
-    const { width: w, height: h } = img, S = NANODET.size, iouThr = 0.5, overlap = 0.25, maxTileBox = 0.5;
+  /** NanoDet on the whole image (detect/_runtime.py tiled(), first part): boxes and scores after NMS. */
+  async function nanodetWhole(session, img) {
     const whole = await nanodetWindow(session, img, NANODET.threshold);
-    let keep = nms(whole.boxes, whole.scores, iouThr);
-    let boxes = keep.map((i) => whole.boxes[i]), scores = keep.map((i) => whole.scores[i]);
+    const keep = nms(whole.boxes, whole.scores, 0.5);
+    return { boxes: keep.map((i) => whole.boxes[i]), scores: keep.map((i) => whole.scores[i]) };
+  }
+
+  /** The tiles of detect/_runtime.py tiled(): small people in tiles of the image enlarged `upscale` times,
+   *  minus those a whole-image box already holds. Returns boxes and scores to add. */
+  async function nanodetTiles(session, img, whole, onTile) {
+    const { width: w, height: h } = img, S = NANODET.size, iouThr = 0.5, overlap = 0.25, maxTileBox = 0.5;
     const up = NANODET.upscale;
     const sw = pyRound(w * up), sh = pyRound(h * up);
-    if (up && Math.max(sw, sh) > S) {
-      const kx = w / sw, ky = h / sh;
-      let tb = [], ts = [];
-      const ys = tileStarts(sh, S, overlap), xs = tileStarts(sw, S, overlap);
-      let done = 0;
-      for (const y0 of ys) {
-        for (const x0 of xs) {
-          const tw = Math.min(S, sw - x0), th = Math.min(S, sh - y0);
-          const tile = up !== 1 ? resizeLinearWindow(img, sw, sh, x0, y0, tw, th) : crop(img, x0, y0, tw, th);
-          const t = await nanodetWindow(session, tile, NANODET.tileThreshold);
-          t.boxes.forEach((b, i) => {
-            if (Math.max(b[2] - b[0], b[3] - b[1]) <= maxTileBox * S) {
-              tb.push([Math.fround((b[0] + x0) * kx), Math.fround((b[1] + y0) * ky), Math.fround((b[2] + x0) * kx), Math.fround((b[3] + y0) * ky)]);
-              ts.push(t.scores[i]);
-            }
-          });
-          if (onTile) onTile(++done, ys.length * xs.length);
-        }
+    if (!up || Math.max(sw, sh) <= S) return { boxes: [], scores: [] };
+    const kx = w / sw, ky = h / sh;
+    let tb = [], ts = [];
+    const ys = tileStarts(sh, S, overlap), xs = tileStarts(sw, S, overlap);
+    let done = 0;
+    for (const y0 of ys) {
+      for (const x0 of xs) {
+        const tw = Math.min(S, sw - x0), th = Math.min(S, sh - y0);
+        const tile = up !== 1 ? resizeLinearWindow(img, sw, sh, x0, y0, tw, th) : crop(img, x0, y0, tw, th);
+        const t = await nanodetWindow(session, tile, NANODET.tileThreshold);
+        t.boxes.forEach((b, i) => {
+          if (Math.max(b[2] - b[0], b[3] - b[1]) <= maxTileBox * S) {
+            tb.push([Math.fround((b[0] + x0) * kx), Math.fround((b[1] + y0) * ky), Math.fround((b[2] + x0) * kx), Math.fround((b[3] + y0) * ky)]);
+            ts.push(t.scores[i]);
+          }
+        });
+        if (onTile) onTile(++done, ys.length * xs.length);
       }
-      keep = nms(tb, ts, iouThr);
-      tb = keep.map((i) => tb[i]); ts = keep.map((i) => ts[i]);
-      if (boxes.length && tb.length) {
-        const novel = tb.map((b) => Math.max(...boxes.map((c) => iou(b, c))) <= iouThr);
-        tb = tb.filter((_, i) => novel[i]); ts = ts.filter((_, i) => novel[i]);
-      }
-      boxes = boxes.concat(tb); scores = scores.concat(ts);
     }
-    return boxes.map((b, i) => ({ box: clipBox(b, w, h), score: scores[i], kind: 'body', source: 'nanodet' }));
+    const keep = nms(tb, ts, iouThr);
+    tb = keep.map((i) => tb[i]); ts = keep.map((i) => ts[i]);
+    if (whole.boxes.length && tb.length) {
+      const novel = tb.map((b) => Math.max(...whole.boxes.map((c) => iou(b, c))) <= iouThr);
+      tb = tb.filter((_, i) => novel[i]); ts = ts.filter((_, i) => novel[i]);
+    }
+    return { boxes: tb, scores: ts };
+  }
+
+  function asBodies(found, w, h, source) {
+    return found.boxes.map((b, i) => ({ box: clipBox(b, w, h), score: found.scores[i], kind: 'body', source }));
+  }
+
+  /** detect/nanodet.py NanoDet.__call__ with tiles: whole image, then tiles. */
+  async function nanodet(session, img, onTile) {
+    const whole = await nanodetWhole(session, img);
+    const tiles = await nanodetTiles(session, img, whole, onTile);
+    return asBodies({ boxes: whole.boxes.concat(tiles.boxes), scores: whole.scores.concat(tiles.scores) }, img.width, img.height, 'nanodet');
   }
 
   /** detect/movenet.py MoveNet (one pass at 256): people boxes. */
@@ -590,14 +604,26 @@
     return sessions;
   }
 
-  /** detect/stack.py Stack.__call__ for targets "bodies,faces": everyone found, bodies then faces. */
-  async function detect(sessions, img, onProgress) {
+  /** Stack.__call__'s joining: merge the bodies, add a body below every lone face, then the faces. */
+  function join(bodies, faces, w, h) {
+    const merged = mergeOverlapping(bodies);
+    return merged.concat(bodiesBelowFaces(faces, merged, w, h)).concat(faces);
+  }
+
+  /**
+   * detect/stack.py Stack.__call__ for targets "bodies,faces": everyone found, bodies then faces.
+   * The whole-image passes run first; `onPartial(people)` (optional) gets what they found before the
+   * tiles (the slow part on a big photo) run, for a preview. The answer is only the returned list.
+   */
+  async function detect(sessions, img, onTile, onPartial) {
     const { width: w, height: h } = img;
-    let bodies = (await nanodet(sessions.nanodet, img, onProgress)).concat(await movenet(sessions.movenet, img));
-    bodies = mergeOverlapping(bodies);
+    const whole = await nanodetWhole(sessions.nanodet, img);
+    const moving = await movenet(sessions.movenet, img);
     const faces = await centerface(sessions.centerface, img);
-    bodies = bodies.concat(bodiesBelowFaces(faces, bodies, w, h));
-    return bodies.concat(faces);
+    if (onPartial) await onPartial(join(asBodies(whole, w, h, 'nanodet').concat(moving), faces, w, h));
+    const tiles = await nanodetTiles(sessions.nanodet, img, whole, onTile);
+    const nano = { boxes: whole.boxes.concat(tiles.boxes), scores: whole.scores.concat(tiles.scores) };
+    return join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
   }
 
   global.FuzzyPeople = {
