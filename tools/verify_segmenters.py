@@ -66,8 +66,8 @@ def crops(rgb: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, default=None, help="COCO photos to use (default: all)")
-    ap.add_argument("--tolerance", type=float, default=0.1, help="largest allowed probability difference (what matters
-                    " for the masks is the share of pixels that flip at the threshold)")
+    ap.add_argument("--tolerance", type=float, default=0.1,
+                    help="largest allowed probability difference (for the masks, what matters is how many pixels flip)")
     args = ap.parse_args(argv)
 
     import onnxruntime as ort
