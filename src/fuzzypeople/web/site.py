@@ -9,7 +9,7 @@ The site is every file it needs and nothing else, no CDN::
     OUT_DIR/index.html                 the page (its Content-Security-Policy forbids uploads)
     OUT_DIR/static/*.js, style.css     the page's script, the ported pipeline, style, icon
     OUT_DIR/static/ort/                onnxruntime-web (JS + wasm)
-    OUT_DIR/static/models/*.onnx       NanoDet, MoveNet, CenterFace
+    OUT_DIR/static/models/*.onnx       NanoDet, MoveNet, CenterFace, the two segmenters
 
 ``fuzzypeople serve`` serves the same files at ``/`` (with a link to the
 server page, which uploads, for video and the audit).
@@ -29,7 +29,7 @@ from ..errors import FuzzyError
 PAGE = "browser.html"
 STATIC = ("fuzzy.js", "browser.js", "style.css", "favicon.svg")
 ORT = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-MODELS = ("nanodet.onnx", "movenet.onnx", "centerface.onnx")
+MODELS = ("nanodet.onnx", "movenet.onnx", "centerface.onnx", "selfie_segmentation.onnx", "pose_landmark_full_mask.onnx")
 # Lines only `fuzzypeople serve` has: the link to the server page (a static site has no server).
 SERVER_ONLY = re.compile(r"\s*<!--server-->.*?<!--/server-->", re.S)
 

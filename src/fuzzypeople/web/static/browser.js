@@ -7,7 +7,7 @@
   const MAX_PIXELS = 60e6; // a bigger picture would need several GB of typed arrays
   const here = new URL(".", document.baseURI);
   const state = {
-    sessions: null, loading: null, img: null, people: null, mask: null, seed: null, name: null, type: null,
+    sessions: null, loading: null, img: null, people: null, outlines: null, mask: null, seed: null, name: null, type: null,
     detections: 0, renders: 0, url: null, busy: false, timings: {},
   };
 
@@ -45,6 +45,25 @@
   }
 
   function strength() { return Number($("strength").value); }
+
+  /**
+   * The mask from the people found: their traced outlines (the default, as `fuzzypeople photo.jpg`),
+   * or with #boxes their grown boxes (as `--boxes`). Outlines are traced once per photo, when first
+   * needed; nothing is detected again.
+   */
+  async function remask() {
+    const { img, people } = state;
+    if ($("boxes").checked) {
+      state.mask = FP.buildMask(people, img.width, img.height);
+      return;
+    }
+    if (!state.outlines) {
+      const t0 = performance.now();
+      state.outlines = await FP.outline(state.sessions, img, people, (done, total) => setStatus(`tracing outlines: ${done} of ${total}`));
+      state.timings.outline = (performance.now() - t0) / 1000;
+    }
+    state.mask = FP.buildOutlineMask(people, state.outlines, img.width, img.height);
+  }
 
   function showStrength() {
     const method = $("method").value, s = strength();
@@ -97,7 +116,7 @@
   }
 
   function forget() {
-    state.img = state.people = state.mask = state.previewImg = state.previewMask = null;
+    state.img = state.people = state.outlines = state.mask = state.previewImg = state.previewMask = null;
     $("count").textContent = "–";
     $("stage").classList.add("empty");
     $("download").setAttribute("aria-disabled", "true");
@@ -139,9 +158,10 @@
       state.detections += 1;
       state.timings.detect = (performance.now() - t1) / 1000;
       const t2 = performance.now();
-      const mask = FP.buildMask(people, img.width, img.height);
+      Object.assign(state, { img, people, name: file.name, type: file.type, outlines: null });
+      await remask();
       state.timings.mask = (performance.now() - t2) / 1000;
-      Object.assign(state, { img, people, mask, name: file.name, type: file.type, previewImg: null, previewMask: null });
+      state.previewImg = state.previewMask = null;
       $("count").textContent = String(FP.countPeople(people));
       render();
       state.timings.total = (performance.now() - t0) / 1000;
@@ -159,6 +179,11 @@
   $("file").addEventListener("change", () => choose($("file").files[0]));
   $("method").addEventListener("change", () => { showStrength(); render(); });
   $("strength").addEventListener("input", () => { showStrength(); render(); });
+  $("boxes").addEventListener("change", async () => {
+    if (!state.people || state.busy) return;
+    state.busy = true;
+    try { await remask(); render(); setStatus(""); } catch (e) { forget(); showError(`${state.name}: ${e.message}`); } finally { state.busy = false; }
+  });
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));

@@ -5,11 +5,10 @@
  * leave it. Each function names the Python it mirrors; thresholds, tiles and rules
  * are the same values (keep them in step: tests/test_site.py compares the masks).
  *
- * The rule set is the Python pipeline's with box masks (Settings(boxes=True),
- * `fuzzypeople photo.jpg --boxes`): NanoDet whole image + tiles at 1.5x, MoveNet,
- * CenterFace, merge, the face rule, boxes grown (body 5%, face 25%), dilate 4.
- * The outline tracer (detect/outline.py) needs two LiteRT segmenters that have no
- * ONNX version yet, so the browser hides each body's box.
+ * The rules are the Python pipeline's default (Settings()): NanoDet whole image + tiles at 1.5x,
+ * MoveNet, CenterFace, merge, the face rule, each body box >= 48 px traced by the two segmenters
+ * (detect/outline.py, the same MediaPipe models converted to ONNX by tools/tflite_to_onnx.py),
+ * dilate 4; or, with `boxes`, Settings(boxes=True): boxes grown (body 5%, face 25%), dilate 4.
  *
  * Images are {data: Uint8Array (RGB, row-major), width, height}.
  */
@@ -113,6 +112,62 @@
   }
 
   function resizeLinear(img, dw, dh) { return resizeLinearWindow(img, dw, dh, 0, 0, dw, dh); }
+
+  /** cv2's INTER_AREA when enlarging: bilinear with "pixel area" weights (mostly nearest, blended at cell edges). */
+  function areaUpTab(ssize, dsize) {
+    const scale = ssize / dsize, inv = dsize / ssize;
+    const i0 = new Int32Array(dsize), i1 = new Int32Array(dsize), f = new Float32Array(dsize);
+    for (let d = 0; d < dsize; d++) {
+      let sx = Math.floor(d * scale);
+      let fx = Math.fround((d + 1) - (sx + 1) * inv);
+      fx = fx <= 0 ? 0 : fx - Math.floor(fx);
+      if (sx < 0) { fx = 0; sx = 0; }
+      if (sx >= ssize - 1) { fx = 0; sx = ssize - 1; }
+      i0[d] = sx; i1[d] = Math.min(sx + 1, ssize - 1); f[d] = fx;
+    }
+    return { i0, i1, f };
+  }
+
+  /** Separable two-tap resampling of an RGB image with per-axis tables (linear or area-up). */
+  function resample(img, tx, ty, dw, dh) {
+    const { data, width: sw } = img;
+    const out = new Uint8Array(dw * dh * 3);
+    for (let y = 0; y < dh; y++) {
+      const fy = ty.f[y], r0 = ty.i0[y] * sw * 3, r1 = ty.i1[y] * sw * 3, orow = y * dw * 3;
+      for (let x = 0; x < dw; x++) {
+        const fx = tx.f[x], a = tx.i0[x] * 3, b = tx.i1[x] * 3, o = orow + x * 3;
+        for (let c = 0; c < 3; c++) {
+          const top = data[r0 + a + c] * (1 - fx) + data[r0 + b + c] * fx;
+          const bot = data[r1 + a + c] * (1 - fx) + data[r1 + b + c] * fx;
+          out[o + c] = Math.round(top * (1 - fy) + bot * fy);
+        }
+      }
+    }
+    return { data: out, width: dw, height: dh };
+  }
+
+  /** cv2.resize(img, (dw, dh), INTER_AREA), in both directions (square to square here). */
+  function resizeAreaAny(img, dw, dh) {
+    if (dw === img.width && dh === img.height) return img;
+    if (dw <= img.width && dh <= img.height) return resizeArea(img, dw, dh);
+    return resample(img, areaUpTab(img.width, dw), areaUpTab(img.height, dh), dw, dh);
+  }
+
+  /** A window of cv2.resize(prob, (dw, dh), INTER_LINEAR) of a float map (size x size). */
+  function resizeFloatWindow(prob, sw, sh, dw, dh, x0, y0, tw, th) {
+    const tx = linearTab(sw, dw), ty = linearTab(sh, dh);
+    const out = new Float32Array(tw * th);
+    for (let y = 0; y < th; y++) {
+      const dy = y0 + y, fy = ty.f[dy], r0 = ty.i0[dy] * sw, r1 = ty.i1[dy] * sw;
+      for (let x = 0; x < tw; x++) {
+        const dx = x0 + x, fx = tx.f[dx], a = tx.i0[dx], b = tx.i1[dx];
+        const top = prob[r0 + a] * (1 - fx) + prob[r0 + b] * fx;
+        const bot = prob[r1 + a] * (1 - fx) + prob[r1 + b] * fx;
+        out[y * tw + x] = top * (1 - fy) + bot * fy;
+      }
+    }
+    return out;
+  }
 
   /** The resize the Python detectors use: INTER_AREA when shrinking both sides, else INTER_LINEAR. */
   function resize(img, dw, dh) {
@@ -410,6 +465,105 @@
     return dilate(mask, w, h, px);
   }
 
+  // ---------------------------------------------------------------- outlines (detect/outline.py)
+  const OUTLINE = { minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5 };
+
+  /** outline.square_crop: [x0, y0, side], a square centred on the box, 1.25 times its longer side. */
+  function squareCrop(box) {
+    const [x1, y1, x2, y2] = box;
+    const side = Math.max(1, Math.trunc(pyRound(Math.max(x2 - x1, y2 - y1) * OUTLINE.crop)));
+    return [Math.trunc(pyRound((x1 + x2 - side) / 2)), Math.trunc(pyRound((y1 + y2 - side) / 2)), side];
+  }
+
+  /** people.clip_boxes for one box: integer pixel range, rounded outwards, clipped. */
+  function clipInt(box, w, h) {
+    return [Math.min(Math.max(Math.floor(box[0]), 0), w), Math.min(Math.max(Math.floor(box[1]), 0), h),
+      Math.min(Math.max(Math.ceil(box[2]), 0), w), Math.min(Math.max(Math.ceil(box[3]), 0), h)];
+  }
+
+  /**
+   * Outliner.trace: the person's outline for one body box, as {x, y, w, h, mask} (a window of the
+   * image), or null to keep the box (the segmenters are unsure, or disagree).
+   */
+  async function trace(sessions, img, box) {
+    const { width: w, height: h } = img, S = OUTLINE.size, T = OUTLINE.threshold;
+    const [x0, y0, side] = squareCrop(box);
+    const ix1 = Math.max(x0, 0), iy1 = Math.max(y0, 0), ix2 = Math.min(x0 + side, w), iy2 = Math.min(y0 + side, h);
+    if (ix2 <= ix1 || iy2 <= iy1) return null;
+    const cropped = { data: new Uint8Array(side * side * 3), width: side, height: side }; // zero padding
+    for (let y = iy1; y < iy2; y++) {
+      const s0 = (y * w + ix1) * 3;
+      cropped.data.set(img.data.subarray(s0, s0 + (ix2 - ix1) * 3), ((y - y0) * side + (ix1 - x0)) * 3);
+    }
+    const small = resizeAreaAny(cropped, S, S);
+    const x = new Float32Array(S * S * 3);
+    for (let i = 0; i < x.length; i++) x[i] = small.data[i] / 255;
+    const input = new global.ort.Tensor('float32', x, [1, S, S, 3]);
+    const selfie = (await sessions.selfie.run({ input }))[sessions.selfie.outputNames[0]].data;
+    const logits = (await sessions.pose.run({ input }))[sessions.pose.outputNames[0]].data;
+    const pose = new Float32Array(S * S);
+    for (let i = 0; i < pose.length; i++) pose[i] = 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, logits[i]))));
+    const [bx1, by1, bx2, by2] = clipInt(box, w, h);
+    // The segmenters must agree inside the box (S x S coordinates).
+    const sc = S / side;
+    const sx1 = Math.max(Math.trunc((bx1 - x0) * sc), 0), sy1 = Math.max(Math.trunc((by1 - y0) * sc), 0);
+    const sx2 = Math.min(Math.ceil((bx2 - x0) * sc), S), sy2 = Math.min(Math.ceil((by2 - y0) * sc), S);
+    let both = 0, either = 0;
+    for (let yy = sy1; yy < sy2; yy++) {
+      for (let xx = sx1; xx < sx2; xx++) {
+        const a = selfie[yy * S + xx] >= T, b = pose[yy * S + xx] >= T;
+        both += a && b; either += a || b;
+      }
+    }
+    if (both < OUTLINE.agreement * Math.max(either, 1)) return null;
+    const prob = new Float32Array(S * S);
+    for (let i = 0; i < prob.length; i++) prob[i] = Math.max(selfie[i], pose[i]);
+    const ww = ix2 - ix1, wh = iy2 - iy1;
+    const big = resizeFloatWindow(prob, S, S, side, side, ix1 - x0, iy1 - y0, ww, wh);
+    const mask = new Uint8Array(ww * wh);
+    let sum = 0, n = 0;
+    for (let i = 0; i < big.length; i++) if (big[i] >= T) { mask[i] = 1; sum += big[i]; n++; }
+    let inside = 0;
+    const area = Math.max(0, bx2 - bx1) * Math.max(0, by2 - by1);
+    for (let y = by1; y < by2; y++) for (let xx = bx1; xx < bx2; xx++) inside += mask[(y - iy1) * ww + (xx - ix1)];
+    if (area === 0 || inside / area < OUTLINE.minFill || !(sum / n >= OUTLINE.minConfidence)) return null;
+    return { x: ix1, y: iy1, w: ww, h: wh, mask };
+  }
+
+  /** Outliner.__call__: an outline for every body box tall enough (null where the box stays). */
+  async function outline(sessions, img, people, onBody) {
+    const out = [];
+    const tall = people.filter((p) => p.kind === 'body' && p.box[3] - p.box[1] >= OUTLINE.minHeight).length;
+    let done = 0;
+    for (const p of people) {
+      if (p.kind !== 'body' || p.box[3] - p.box[1] < OUTLINE.minHeight) { out.push(null); continue; }
+      out.push(await trace(sessions, img, p.box));
+      if (onBody) onBody(++done, tall);
+    }
+    return out;
+  }
+
+  /**
+   * Anonymizer.mask for the default (outlines): each person's traced outline, or their box where
+   * none (ungrown: Python fills instance masks before growing boxes), union, dilate 4.
+   */
+  function buildOutlineMask(people, outlines, w, h, px = DILATE) {
+    const mask = new Uint8Array(w * h);
+    people.forEach((p, i) => {
+      const o = outlines[i];
+      if (o) {
+        for (let y = 0; y < o.h; y++) {
+          const row = (o.y + y) * w + o.x;
+          for (let x = 0; x < o.w; x++) if (o.mask[y * o.w + x]) mask[row + x] = 1;
+        }
+      } else {
+        const [x1, y1, x2, y2] = clipInt(p.box, w, h);
+        for (let y = y1; y < y2; y++) mask.fill(1, y * w + x1, y * w + x2);
+      }
+    });
+    return dilate(mask, w, h, px);
+  }
+
   // ---------------------------------------------------------------- hiding (obfuscate/)
   /** Connected regions (8-connected) of a mask: labels (Int32Array, 0 = none) and each region's box. */
   function regions(mask, w, h) {
@@ -586,9 +740,12 @@
   }
 
   // ---------------------------------------------------------------- the models, loaded once per page
-  const MODEL_FILES = { nanodet: 'nanodet.onnx', movenet: 'movenet.onnx', centerface: 'centerface.onnx' };
+  const MODEL_FILES = {
+    nanodet: 'nanodet.onnx', movenet: 'movenet.onnx', centerface: 'centerface.onnx',
+    selfie: 'selfie_segmentation.onnx', pose: 'pose_landmark_full_mask.onnx',
+  };
 
-  /** Create the three onnxruntime-web sessions from `base` (a URL of this page's own origin). */
+  /** Create the five onnxruntime-web sessions from `base` (a URL of this page's own origin). */
   async function loadModels(base, ortBase) {
     const ort = global.ort;
     if (!ort) throw new Error('onnxruntime-web did not load');
@@ -630,5 +787,6 @@
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
+    areaUpTab, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
