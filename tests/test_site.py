@@ -306,3 +306,53 @@ def test_serve_root_is_the_in_browser_page_with_its_runtime_and_models():
                  "/static/ort/ort.min.js", "/static/models/"):
         assert c.get(path).status_code in (404, 405), path
     assert c.get("/server").status_code == 200 and 'id="after"' in c.get("/server").text
+
+
+# -- the ported helpers against the Python/OpenCV originals, in Node ------------------------------------------
+def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
+    """fuzzy.js's resizes, dilation, tiles, big-photo rule and mask upscaling against the Python they port."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no node (install.sh apt-installs nodejs)")
+    import cv2
+
+    from fuzzypeople.detect._runtime import tile_starts
+    from fuzzypeople.masks import dilate
+    from fuzzypeople.pipeline.photo import ScaledMasker, analysis_size
+    from fuzzypeople.web.site import static_dir
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (90, 130, 3), np.uint8)
+    mask = np.zeros((90, 130), bool)
+    mask[10:30, 20:25] = mask[50, 60] = mask[70:89, 100:129] = True
+    (tmp_path / "img.bin").write_bytes(img.tobytes())
+    (tmp_path / "mask.bin").write_bytes(mask.astype(np.uint8).tobytes())
+    script = f"""
+      require({json.dumps(str(static_dir() / "fuzzy.js"))});
+      const FP = globalThis.FuzzyPeople, fs = require('fs'), dir = {json.dumps(str(tmp_path))};
+      const img = {{data: new Uint8Array(fs.readFileSync(dir + '/img.bin')), width: 130, height: 90}};
+      const mask = new Uint8Array(fs.readFileSync(dir + '/mask.bin'));
+      const out = {{}};
+      for (const [w, h] of [[50, 40], [300, 200], [130, 90]]) {{
+        out['area' + w] = Array.from(FP.resizeAreaAny(img, w, h).data);
+        out['linear' + w] = Array.from(FP.resizeLinear(img, w, h).data);
+      }}
+      out.dilate = Array.from(FP.dilate(mask, 130, 90, 4));
+      out.up = Array.from(FP.scaleMaskUp(mask, 130, 90, 1000, 700));
+      out.tiles = [1000, 416, 417, 5196, 300].map((n) => FP.tileStarts(n, 416, 0.25));
+      out.sizes = [[14400, 10000], [4032, 3024], [5000, 4999]].map(([w, h]) => FP.analysisSize(w, h));
+      fs.writeFileSync(dir + '/out.json', JSON.stringify(out));
+    """
+    r = subprocess.run([node, "-e", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = json.loads((tmp_path / "out.json").read_text())
+    for w, h in [(50, 40), (300, 200), (130, 90)]:
+        for name, interp in (("area", cv2.INTER_AREA), ("linear", cv2.INTER_LINEAR)):
+            ref = cv2.resize(img, (w, h), interpolation=interp).astype(int)
+            got = np.array(out[f"{name}{w}"]).reshape(h, w, 3)
+            assert np.abs(got - ref).max() <= 1, (name, w)  # OpenCV's fixed-point rounding: at most one level
+    assert (np.array(out["dilate"], bool).reshape(90, 130) == dilate(mask, 4)).all()
+    [(_, up)] = ScaledMasker(None, (700, 1000))._up([(0, mask)])
+    assert (np.array(out["up"], bool).reshape(700, 1000) == up).all()
+    assert out["tiles"] == [tile_starts(n, 416, 0.25) for n in (1000, 416, 417, 5196, 300)]
+    assert [tuple(s) if s else None for s in out["sizes"]] == [analysis_size(h, w) for w, h in [(14400, 10000), (4032, 3024), (5000, 4999)]]

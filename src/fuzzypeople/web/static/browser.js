@@ -52,17 +52,19 @@
    * needed; nothing is detected again.
    */
   async function remask() {
-    const { img, people } = state;
+    const { people } = state, img = state.analysed; // a photo over 4096 px is analysed shrunk, as on the command line
+    let mask;
     if ($("boxes").checked) {
-      state.mask = FP.buildMask(people, img.width, img.height);
-      return;
+      mask = FP.buildMask(people, img.width, img.height);
+    } else {
+      if (!state.outlines) {
+        const t0 = performance.now();
+        state.outlines = await FP.outline(state.sessions, img, people, (done, total) => setStatus(`tracing outlines: ${done} of ${total}`));
+        state.timings.outline = (performance.now() - t0) / 1000;
+      }
+      mask = FP.buildOutlineMask(people, state.outlines, img.width, img.height);
     }
-    if (!state.outlines) {
-      const t0 = performance.now();
-      state.outlines = await FP.outline(state.sessions, img, people, (done, total) => setStatus(`tracing outlines: ${done} of ${total}`));
-      state.timings.outline = (performance.now() - t0) / 1000;
-    }
-    state.mask = FP.buildOutlineMask(people, state.outlines, img.width, img.height);
+    state.mask = img === state.img ? mask : FP.scaleMaskUp(mask, img.width, img.height, state.img.width, state.img.height);
   }
 
   function showStrength() {
@@ -116,7 +118,7 @@
   }
 
   function forget() {
-    state.img = state.people = state.outlines = state.mask = state.previewImg = state.previewMask = null;
+    state.img = state.analysed = state.people = state.outlines = state.mask = state.previewImg = state.previewMask = null;
     $("count").textContent = "–";
     $("stage").classList.add("empty");
     $("download").setAttribute("aria-disabled", "true");
@@ -146,19 +148,22 @@
       const seed = new Uint32Array(4);
       crypto.getRandomValues(seed);
       state.seed = Array.from(seed);
+      const small = FP.analysisSize(img.width, img.height);
+      const analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
       const preview = async (partial) => {
+        const m = FP.buildMask(partial, analysed.width, analysed.height);
         state.previewImg = img;
-        state.previewMask = FP.buildMask(partial, img.width, img.height);
+        state.previewMask = small ? FP.scaleMaskUp(m, analysed.width, analysed.height, img.width, img.height) : m;
         render();
         state.timings.preview = (performance.now() - t0) / 1000;
         await new Promise((r) => setTimeout(r, 0)); // let the page paint it
       };
       const tiles = (done, total) => setStatus(`preview; looking for small people: tile ${done} of ${total}`);
-      const people = await FP.detect(sessions, img, tiles, preview);
+      const people = await FP.detect(sessions, analysed, tiles, preview);
       state.detections += 1;
       state.timings.detect = (performance.now() - t1) / 1000;
       const t2 = performance.now();
-      Object.assign(state, { img, people, name: file.name, type: file.type, outlines: null });
+      Object.assign(state, { img, analysed, people, name: file.name, type: file.type, outlines: null });
       await remask();
       state.timings.mask = (performance.now() - t2) / 1000;
       state.previewImg = state.previewMask = null;
@@ -197,6 +202,7 @@
       people: state.people ? state.people.map((p) => ({ ...p, box: [...p.box] })) : null }),
     mask: () => state.mask && b64(state.mask), // one byte per pixel, 1 = hidden
     rgb: () => state.img && { width: state.img.width, height: state.img.height, data: b64(state.img.data) },
+    analysed: () => state.analysed && { width: state.analysed.width, height: state.analysed.height },
   };
 
   function b64(bytes) {

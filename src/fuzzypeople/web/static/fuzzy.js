@@ -25,7 +25,7 @@
   // ---------------------------------------------------------------- resizing (OpenCV semantics)
   /** cv2's computeResizeAreaTab: for each destination index, [source index, weight] pairs. */
   function areaTab(ssize, dsize) {
-    const scale = ssize / dsize;
+    const scale = 1 / (dsize / ssize); // as cv::resize computes it
     const tab = [];
     for (let dx = 0; dx < dsize; dx++) {
       const fsx1 = dx * scale, fsx2 = fsx1 + scale;
@@ -75,10 +75,10 @@
 
   /** Source index and weight of cv2's INTER_LINEAR for each destination index (half-pixel centres). */
   function linearTab(ssize, dsize) {
-    const scale = ssize / dsize;
+    const scale = 1 / (dsize / ssize); // as cv::resize computes it
     const i0 = new Int32Array(dsize), i1 = new Int32Array(dsize), f = new Float32Array(dsize);
     for (let d = 0; d < dsize; d++) {
-      let fx = (d + 0.5) * scale - 0.5;
+      let fx = Math.fround((d + 0.5) * scale - 0.5);
       let sx = Math.floor(fx);
       fx -= sx;
       if (sx < 0) { fx = 0; sx = 0; }
@@ -115,7 +115,7 @@
 
   /** cv2's INTER_AREA when enlarging: bilinear with "pixel area" weights (mostly nearest, blended at cell edges). */
   function areaUpTab(ssize, dsize) {
-    const scale = ssize / dsize, inv = dsize / ssize;
+    const inv = dsize / ssize, scale = 1 / inv; // as cv::resize computes them (exact boundaries matter)
     const i0 = new Int32Array(dsize), i1 = new Int32Array(dsize), f = new Float32Array(dsize);
     for (let d = 0; d < dsize; d++) {
       let sx = Math.floor(d * scale);
@@ -564,6 +564,28 @@
     return dilate(mask, w, h, px);
   }
 
+  // ---------------------------------------------------------------- big photos (pipeline/photo.py)
+  const ANALYSIS_MAX_SIDE = 4096;
+
+  /** analysis_size: [w, h] to analyse a photo at, or null for full size. */
+  function analysisSize(w, h) {
+    if (Math.max(w, h) <= ANALYSIS_MAX_SIDE) return null;
+    const s = ANALYSIS_MAX_SIDE / Math.max(w, h);
+    return [Math.max(1, pyRound(w * s)), Math.max(1, pyRound(h * s))];
+  }
+
+  /** ScaledMasker._up: an analysis mask grown by one pixel, then scaled to full size (nearest). */
+  function scaleMaskUp(mask, sw, sh, w, h) {
+    const grown = dilate(mask, sw, sh, 1);
+    const out = new Uint8Array(w * h), xs = new Int32Array(w);
+    for (let x = 0; x < w; x++) xs[x] = Math.min(Math.floor(x * (sw / w)), sw - 1);
+    for (let y = 0; y < h; y++) {
+      const sy = Math.min(Math.floor(y * (sh / h)), sh - 1), row = sy * sw, o = y * w;
+      for (let x = 0; x < w; x++) out[o + x] = grown[row + xs[x]];
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- hiding (obfuscate/)
   /** Connected regions (8-connected) of a mask: labels (Int32Array, 0 = none) and each region's box. */
   function regions(mask, w, h) {
@@ -787,6 +809,6 @@
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
-    areaUpTab, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
+    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, areaUpTab, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
