@@ -158,6 +158,18 @@ def test_site_refuses_a_folder_that_is_not_empty(tmp_path):
     assert r.stderr.strip().splitlines() == [f"fuzzypeople: error: {out}: folder is not empty (add --overwrite to replace it)"]
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["busy"]  # no half-written site beside it
+    # --overwrite replaces an earlier site, never a folder that holds anything else.
+    r = subprocess.run([sys.executable, "-m", "fuzzypeople", "site", str(out), "--overwrite"], capture_output=True, text=True)
+    assert r.returncode == 1 and "not part of a fuzzypeople site" in r.stderr and (out / "keep.txt").read_text() == "mine"
+
+
+def test_site_overwrite_replaces_an_earlier_site(site_dir, tmp_path):
+    out = tmp_path / "again"
+    shutil.copytree(site_dir, out)
+    (out / "index.html").write_text("stale")
+    r = subprocess.run([sys.executable, "-m", "fuzzypeople", "site", str(out), "--overwrite"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").read_bytes() == (site_dir / "index.html").read_bytes()
 
 
 # -- the static site in Chromium ------------------------------------------------------------------------------
@@ -356,3 +368,40 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
     assert (np.array(out["up"], bool).reshape(700, 1000) == up).all()
     assert out["tiles"] == [tile_starts(n, 416, 0.25) for n in (1000, 416, 417, 5196, 300)]
     assert [tuple(s) if s else None for s in out["sizes"]] == [analysis_size(h, w) for w, h in [(14400, 10000), (4032, 3024), (5000, 4999)]]
+
+
+@needs_chromium
+def test_serve_runs_the_same_page_in_the_browser_without_uploading(browser, tmp_path):
+    """`fuzzypeople serve` at /: the in-browser page, cross-origin isolated (wasm threads), nothing POSTed."""
+    pytest.importorskip("fastapi")
+    import threading
+
+    import uvicorn
+
+    from fuzzypeople.web.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(600):
+            if server.started or not thread.is_alive():
+                break
+            time.sleep(0.05)
+        assert server.started
+        page = Page(browser, f"http://127.0.0.1:{port}")
+        photo = tmp_path / "grace.jpg"
+        shutil.copy(GRACE, photo)
+        page.choose(photo)
+        assert page.page.evaluate("crossOriginIsolated") is True
+        face = (slice(140, 320), slice(190, 340))  # Grace Hopper's face in grace_hopper.jpg
+        assert page.mask()[face].all()
+        assert page.page.locator("a[href='/server']").count() == 1  # the uploading page is a labelled link away
+        assert all(m == "GET" and body is None for m, _, body in page.requests), page.requests
+        assert not any("/api/" in url for _, url, _ in page.requests)
+        assert not page.errors
+        page.page.close()
+    finally:
+        server.should_exit = True
+        thread.join(30)

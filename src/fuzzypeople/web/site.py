@@ -68,7 +68,7 @@ def files() -> dict[str, Path | bytes]:
 
 
 def build(out_dir: str | Path, overwrite: bool = False) -> int:
-    """Write the site into ``out_dir`` (new or empty, or replaced with ``overwrite``); returns its size in bytes.
+    """Write the site into ``out_dir`` (new or empty, or an earlier site replaced with ``overwrite``); returns its size in bytes.
 
     The site is assembled in a temporary folder beside ``out_dir`` and moved
     into place, so a failure leaves no half-written site.
@@ -76,9 +76,14 @@ def build(out_dir: str | Path, overwrite: bool = False) -> int:
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise FuzzyError(out, "exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FuzzyError(out, "folder is not empty (add --overwrite to replace it)")
     content = files()
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise FuzzyError(out, "folder is not empty (add --overwrite to replace it)")
+        # --overwrite replaces an earlier site only: never a folder holding anything else.
+        existing = {str(p.relative_to(out)) for p in out.rglob("*") if not p.is_dir()}
+        if not existing <= set(content):
+            raise FuzzyError(out, "holds files that are not part of a fuzzypeople site; not replaced")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
