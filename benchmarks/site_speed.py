@@ -121,6 +121,9 @@ def main() -> None:
             t = st["timings"]
             print(f"{name:42s} {t.get('preview', float('nan')):7.2f}s {secs:7.2f}s {t.get('models', 0):6.2f}s "
                   f"{t.get('detect', 0):6.2f}s {t.get('mask', 0):5.2f}s {t.get('hide', 0):5.2f}s  {len(st['people'] or [])}")
+        for name, _, st in rows:
+            parts = ", ".join(f"{k} {v:.2f}s" for k, v in st["timings"].get("stages", {}).items())
+            print(f"  {name}: {parts}; outlines {st['timings'].get('outline', 0):.2f}s")
         print("preview: the whole-image passes hidden, shown while the tiles look for small people (no download);\n"
               "result: the complete analysis, the same as the command line's (download offered). "
               "'models' is the page's own model load (cold: with the download).")

@@ -159,7 +159,8 @@
         await new Promise((r) => setTimeout(r, 0)); // let the page paint it
       };
       const tiles = (done, total) => setStatus(`preview; looking for small people: tile ${done} of ${total}`);
-      const people = await FP.detect(sessions, analysed, tiles, preview);
+      state.timings.stages = {};
+      const people = await FP.detect(sessions, analysed, tiles, preview, state.timings.stages);
       state.detections += 1;
       state.timings.detect = (performance.now() - t1) / 1000;
       const t2 = performance.now();
@@ -198,7 +199,7 @@
 
   /** For tests and people who embed the page: what the last photo gave, read-only copies. */
   window.fuzzypeoplePage = {
-    stats: () => ({ detections: state.detections, renders: state.renders, busy: state.busy, timings: { ...state.timings },
+    stats: () => ({ detections: state.detections, renders: state.renders, busy: state.busy, timings: JSON.parse(JSON.stringify(state.timings)),
       people: state.people ? state.people.map((p) => ({ ...p, box: [...p.box] })) : null }),
     mask: () => state.mask && b64(state.mask), // one byte per pixel, 1 = hidden
     rgb: () => state.img && { width: state.img.width, height: state.img.height, data: b64(state.img.data) },

@@ -587,26 +587,36 @@
   }
 
   // ---------------------------------------------------------------- hiding (obfuscate/)
-  /** Connected regions (8-connected) of a mask: labels (Int32Array, 0 = none) and each region's box. */
+  /**
+   * Connected regions (8-connected) of a mask, as cv2.connectedComponentsWithStats finds them:
+   * `labels` (Int32Array, 0 = none; a region's pixels share one label) and each label's box
+   * [x1, y1, x2, y2] (inclusive). One pass with union-find, one to resolve labels.
+   */
   function regions(mask, w, h) {
-    const labels = new Int32Array(w * h), parent = [0];
+    const labels = new Int32Array(w * h);
+    let parent = new Int32Array(256), next = 1;
     const find = (a) => { while (parent[a] !== a) { parent[a] = parent[parent[a]]; a = parent[a]; } return a; };
-    const unite = (a, b) => { a = find(a); b = find(b); if (a !== b) parent[Math.max(a, b)] = Math.min(a, b); };
+    const unite = (a, b) => { a = find(a); b = find(b); if (a !== b) { if (a < b) parent[b] = a; else parent[a] = b; } };
     for (let y = 0; y < h; y++) {
+      const row = y * w;
       for (let x = 0; x < w; x++) {
-        const i = y * w + x;
+        const i = row + x;
         if (!mask[i]) continue;
-        const near = [];
-        if (x > 0 && labels[i - 1]) near.push(labels[i - 1]);
+        let l = x > 0 ? labels[i - 1] : 0;
         if (y > 0) {
           for (let dx = -1; dx <= 1; dx++) {
             const xx = x + dx;
-            if (xx >= 0 && xx < w && labels[i - w + dx]) near.push(labels[i - w + dx]);
+            if (xx < 0 || xx >= w) continue;
+            const b = labels[i - w + dx];
+            if (!b) continue;
+            if (!l) l = b; else if (b !== l) unite(l, b);
           }
         }
-        if (!near.length) { parent.push(parent.length); labels[i] = parent.length - 1; continue; }
-        labels[i] = near[0];
-        for (const n of near) unite(near[0], n);
+        if (!l) {
+          if (next === parent.length) { const p = new Int32Array(next * 2); p.set(parent); parent = p; }
+          parent[next] = next; l = next++;
+        }
+        labels[i] = l;
       }
     }
     const boxes = new Map();
@@ -619,7 +629,7 @@
       if (!b) boxes.set(l, [x, y, x, y]);
       else { if (x < b[0]) b[0] = x; if (x > b[2]) b[2] = x; if (y < b[1]) b[1] = y; if (y > b[3]) b[3] = y; }
     }
-    return { labels, boxes };
+    return { labels, boxes, count: next };
   }
 
   /** _common.share_of_side: share of the region's shorter side, at least `min`, rounded up to a power of two. */
@@ -694,16 +704,16 @@
     }
     const rule = METHODS[method];
     if (!rule) throw new Error(`unknown method ${method}`);
-    const { labels, boxes } = regions(mask, w, h);
-    const value = new Map(); // label -> radius / block / sigma
-    for (const [l, b] of boxes) value.set(l, shareOfSide(Math.min(b[2] - b[0] + 1, b[3] - b[1] + 1), rule.share * strength, rule.min));
-    const distinct = [...new Set(value.values())].sort((a, b) => a - b);
+    const { labels, boxes, count } = regions(mask, w, h);
+    const vals = new Float64Array(count); // label -> radius / block / sigma
+    for (const [l, b] of boxes) vals[l] = shareOfSide(Math.min(b[2] - b[0] + 1, b[3] - b[1] + 1), rule.share * strength, rule.min);
+    const distinct = [...new Set([...boxes.keys()].map((l) => vals[l]))].sort((a, b) => a - b);
     if (method === 'scramble') {
       const rand = rng(seed);
       for (let i = 0; i < w * h; i++) {
         const l = labels[i];
         if (!l) continue;
-        const r = value.get(l), x = i % w, y = (i - x) / w;
+        const r = vals[l], x = i % w, y = (i - x) / w;
         const sx = Math.min(w - 1, Math.max(0, x + Math.floor(rand() * (2 * r + 1)) - r));
         const sy = Math.min(h - 1, Math.max(0, y + Math.floor(rand() * (2 * r + 1)) - r));
         const s = (sy * w + sx) * 3;
@@ -714,7 +724,7 @@
         // The window around every region with this value.
         let x1 = w, y1 = h, x2 = -1, y2 = -1;
         for (const [l, b] of boxes) {
-          if (value.get(l) !== v) continue;
+          if (vals[l] !== v) continue;
           x1 = Math.min(x1, b[0]); y1 = Math.min(y1, b[1]); x2 = Math.max(x2, b[2]); y2 = Math.max(y2, b[3]);
         }
         if (method === 'pixelate') {
@@ -733,7 +743,7 @@
             const cy = Math.floor((y - by0) / b);
             for (let x = bx0; x < bx1; x++) {
               const i = y * w + x;
-              if (!labels[i] || value.get(labels[i]) !== v) continue;
+              if (!labels[i] || vals[labels[i]] !== v) continue;
               const c = cy * nx + Math.floor((x - bx0) / b);
               for (let k = 0; k < 3; k++) out[i * 3 + k] = Math.round(sum[c * 3 + k] / cnt[c]);
             }
@@ -750,7 +760,7 @@
           for (let y = wy0; y < wy1; y++) {
             for (let x = wx0; x < wx1; x++) {
               const i = y * w + x;
-              if (!labels[i] || value.get(labels[i]) !== v) continue;
+              if (!labels[i] || vals[labels[i]] !== v) continue;
               const s = ((y - wy0) * win.width + (x - wx0)) * 3;
               out[i * 3] = blurred.data[s]; out[i * 3 + 1] = blurred.data[s + 1]; out[i * 3 + 2] = blurred.data[s + 2];
             }
@@ -794,13 +804,20 @@
    * The whole-image passes run first; `onPartial(people)` (optional) gets what they found before the
    * tiles (the slow part on a big photo) run, for a preview. The answer is only the returned list.
    */
-  async function detect(sessions, img, onTile, onPartial) {
+  async function detect(sessions, img, onTile, onPartial, timings = {}) {
     const { width: w, height: h } = img;
+    let t = performance.now();
+    const lap = (name) => { const now = performance.now(); timings[name] = (now - t) / 1000; t = now; };
     const whole = await nanodetWhole(sessions.nanodet, img);
+    lap('nanodet');
     const moving = await movenet(sessions.movenet, img);
+    lap('movenet');
     const faces = await centerface(sessions.centerface, img);
+    lap('centerface');
     if (onPartial) await onPartial(join(asBodies(whole, w, h, 'nanodet').concat(moving), faces, w, h));
+    lap('preview');
     const tiles = await nanodetTiles(sessions.nanodet, img, whole, onTile);
+    lap('tiles');
     const nano = { boxes: whole.boxes.concat(tiles.boxes), scores: whole.scores.concat(tiles.scores) };
     return join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
   }
