@@ -59,11 +59,46 @@ def models_ready(page, timeout: float = 300) -> None:
         time.sleep(0.05)
 
 
+def serve_row(p, chrome, photo: Path):
+    """A second photo in the same page, served by `fuzzypeople serve`."""
+    import threading
+
+    import uvicorn
+
+    from fuzzypeople.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        browser = p.chromium.launch(executable_path=chrome, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        models_ready(page)
+        threads = page.evaluate("() => ort.env.wasm.numThreads")
+        page.set_input_files("#file", str(photo))
+        wait_version(page, 1)
+        page.set_input_files("#file", str(photo))
+        row = (f"warm, same page, `fuzzypeople serve` ({threads} threads)", wait_version(page, 2), page.evaluate("window.fuzzypeoplePage.stats()"))
+        browser.close()
+        return row
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photo", type=Path, help="photo to use (default: skimage's astronaut)")
     ap.add_argument("--megapixels", type=float, default=12.0, help="scale the photo to this size (0: as it is)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python pipeline's timing")
+    ap.add_argument("--serve", action="store_true",
+                    help="also time a second photo through `fuzzypeople serve`")
     args = ap.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -112,6 +147,8 @@ def main() -> None:
                 rows.append(("warm, same page (second photo)", wait_version(page, 2), page.evaluate("window.fuzzypeoplePage.stats()")))
                 tiles = page.evaluate("() => document.getElementById('status').textContent")
                 ctx.close()
+                if args.serve:
+                    rows.append(serve_row(p, chrome, photo))
         finally:
             server.terminate()
             server.wait(10)

@@ -782,7 +782,10 @@
     const ort = global.ort;
     if (!ort) throw new Error('onnxruntime-web did not load');
     ort.env.wasm.wasmPaths = ortBase;
-    ort.env.wasm.numThreads = global.crossOriginIsolated ? Math.min(4, global.navigator.hardwareConcurrency || 1) : 1;
+    // One thread: a static host is not cross-origin isolated anyway, and under `fuzzypeople serve`
+    // made isolated (COOP + COEP) two wasm threads measured slower on a busy 2-core machine
+    // (benchmarks/site_speed.py --serve: 48.9 s against 23.0 s for a 2 MP photo).
+    ort.env.wasm.numThreads = 1;
     ort.env.wasm.proxy = false;
     ort.env.logLevel = 'error';
     const opts = { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 };
