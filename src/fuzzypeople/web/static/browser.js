@@ -200,7 +200,8 @@
   /** For tests and people who embed the page: what the last photo gave, read-only copies. */
   window.fuzzypeoplePage = {
     stats: () => ({ detections: state.detections, renders: state.renders, busy: state.busy, timings: JSON.parse(JSON.stringify(state.timings)),
-      people: state.people ? state.people.map((p) => ({ ...p, box: [...p.box] })) : null }),
+      people: state.people ? state.people.map((p) => ({ ...p, box: [...p.box] })) : null,
+      traced: state.outlines ? state.outlines.map((o) => Boolean(o)) : null }),
     mask: () => state.mask && b64(state.mask), // one byte per pixel, 1 = hidden
     rgb: () => state.img && { width: state.img.width, height: state.img.height, data: b64(state.img.data) },
     analysed: () => state.analysed && { width: state.analysed.width, height: state.analysed.height },

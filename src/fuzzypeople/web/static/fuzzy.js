@@ -23,10 +23,10 @@
   }
 
   // ---------------------------------------------------------------- resizing (OpenCV semantics)
-  /** cv2's computeResizeAreaTab: for each destination index, [source index, weight] pairs. */
+  /** cv2's computeResizeAreaTab: for each destination index, [source index, weight (float32)] pairs. */
   function areaTab(ssize, dsize) {
     const scale = 1 / (dsize / ssize); // as cv::resize computes it
-    const tab = [];
+    const f = Math.fround, tab = [];
     for (let dx = 0; dx < dsize; dx++) {
       const fsx1 = dx * scale, fsx2 = fsx1 + scale;
       const cellWidth = Math.min(scale, ssize - fsx1);
@@ -34,41 +34,66 @@
       sx2 = Math.min(sx2, ssize - 1);
       sx1 = Math.min(sx1, sx2);
       const row = [];
-      if (sx1 - fsx1 > 1e-3) row.push([sx1 - 1, (sx1 - fsx1) / cellWidth]);
-      for (let sx = sx1; sx < sx2; sx++) row.push([sx, 1 / cellWidth]);
-      if (fsx2 - sx2 > 1e-3) row.push([sx2, Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth]);
+      if (sx1 - fsx1 > 1e-3) row.push([sx1 - 1, f((sx1 - fsx1) / cellWidth)]);
+      for (let sx = sx1; sx < sx2; sx++) row.push([sx, f(1 / cellWidth)]);
+      if (fsx2 - sx2 > 1e-3) row.push([sx2, f(Math.min(Math.min(fsx2 - sx2, 1), cellWidth) / cellWidth)]);
       tab.push(row);
     }
     return tab;
   }
 
-  /** cv2.resize(..., INTER_AREA) for shrinking: each output pixel is the area-weighted mean. */
+  /**
+   * cv2.resize(..., INTER_AREA) for shrinking: each output pixel is the area-weighted mean, summed in
+   * float32 in OpenCV's order (a row's horizontal sums, then rows weighted) so pixels match its own.
+   */
   function resizeArea(img, dw, dh) {
     const { data, width: sw, height: sh } = img;
-    const tx = areaTab(sw, dw), ty = areaTab(sh, dh);
-    const tmp = new Float32Array(sh * dw * 3);
-    for (let y = 0; y < sh; y++) {
-      const srow = y * sw * 3, trow = y * dw * 3;
-      for (let dx = 0; dx < dw; dx++) {
-        let r = 0, g = 0, b = 0;
-        for (const [sx, wgt] of tx[dx]) {
-          const i = srow + sx * 3;
-          r += data[i] * wgt; g += data[i + 1] * wgt; b += data[i + 2] * wgt;
-        }
-        const o = trow + dx * 3;
-        tmp[o] = r; tmp[o + 1] = g; tmp[o + 2] = b;
-      }
-    }
+    if (sw % dw === 0 && sh % dh === 0) return resizeAreaFast(img, sw / dw, sh / dh);
+    const f = Math.fround, tx = areaTab(sw, dw), ty = areaTab(sh, dh);
+    const xs = [], xw = [];
+    for (const row of tx) { xs.push(Int32Array.from(row, (e) => e[0] * 3)); xw.push(Float32Array.from(row, (e) => e[1])); }
     const out = new Uint8Array(dw * dh * 3);
-    const acc = new Float32Array(dw * 3);
+    const buf = new Float32Array(dw * 3), sum = new Float32Array(dw * 3);
+    const round = (v) => { const r = pyRound(v); return r < 0 ? 0 : r > 255 ? 255 : r; };
     for (let dy = 0; dy < dh; dy++) {
-      acc.fill(0);
-      for (const [sy, wgt] of ty[dy]) {
-        const trow = sy * dw * 3;
-        for (let i = 0; i < dw * 3; i++) acc[i] += tmp[trow + i] * wgt;
+      let first = true;
+      for (const [sy, beta] of ty[dy]) {
+        const srow = sy * sw * 3;
+        for (let dx = 0; dx < dw; dx++) {
+          const s = xs[dx], a = xw[dx];
+          let r = 0, g = 0, b = 0;
+          for (let k = 0; k < s.length; k++) {
+            const i = srow + s[k], w = a[k];
+            r = f(r + f(data[i] * w)); g = f(g + f(data[i + 1] * w)); b = f(b + f(data[i + 2] * w));
+          }
+          const o = dx * 3;
+          buf[o] = r; buf[o + 1] = g; buf[o + 2] = b;
+        }
+        if (first) { for (let i = 0; i < dw * 3; i++) sum[i] = f(beta * buf[i]); first = false; }
+        else for (let i = 0; i < dw * 3; i++) sum[i] = f(sum[i] + f(beta * buf[i]));
       }
       const orow = dy * dw * 3;
-      for (let i = 0; i < dw * 3; i++) out[orow + i] = Math.min(255, Math.max(0, Math.round(acc[i])));
+      for (let i = 0; i < dw * 3; i++) out[orow + i] = round(sum[i]);
+    }
+    return { data: out, width: dw, height: dh };
+  }
+
+  /** OpenCV's resizeAreaFast, for whole-number factors: block sums, rounded as its SIMD 2x2 path or cvRound. */
+  function resizeAreaFast(img, kx, ky) {
+    const { data, width: sw } = img, dw = img.width / kx, dh = img.height / ky, area = kx * ky;
+    const scale = Math.fround(1 / area), out = new Uint8Array(dw * dh * 3);
+    for (let dy = 0; dy < dh; dy++) {
+      for (let dx = 0; dx < dw; dx++) {
+        for (let c = 0; c < 3; c++) {
+          let sum = 0;
+          for (let y = dy * ky; y < (dy + 1) * ky; y++) {
+            const r = (y * sw + dx * kx) * 3 + c;
+            for (let x = 0; x < kx; x++) sum += data[r + x * 3];
+          }
+          const v = area === 4 ? (sum + 2) >> 2 : pyRound(Math.fround(sum * scale));
+          out[(dy * dw + dx) * 3 + c] = Math.min(255, v);
+        }
+      }
     }
     return { data: out, width: dw, height: dh };
   }
@@ -88,24 +113,55 @@
     return { i0, i1, f };
   }
 
-  /** A window [x0, x0+tw) x [y0, y0+th) of cv2.resize(img, (dw, dh), INTER_LINEAR), without making the rest. */
-  function resizeLinearWindow(img, dw, dh, x0, y0, tw, th) {
+  /**
+   * A window [x0, x0+tw) x [y0, y0+th) of cv2.resize(img, (dw, dh), INTER_LINEAR), without making the
+   * rest, bit for bit as OpenCV computes 8-bit pixels: 11-bit fixed-point weights, a horizontal pass
+   * into ints, and its SIMD vertical pass ((b * (s >> 4)) >> 16 per row, + 2 >> 2). Detection scores
+   * near a threshold or a tie in NMS depend on the last bit of the tiles' pixels.
+   */
+  function resizeLinearWindow(img, dw, dh, x0, y0, tw, th, areaMode = false) {
     const { data, width: sw, height: sh } = img;
-    const tx = linearTab(sw, dw), ty = linearTab(sh, dh);
-    const out = new Uint8Array(tw * th * 3);
-    for (let y = 0; y < th; y++) {
-      const dy = y0 + y, fy = ty.f[dy];
-      const r0 = ty.i0[dy] * sw * 3, r1 = ty.i1[dy] * sw * 3;
-      const orow = y * tw * 3;
+    const ONE = 2048, sx_ = 1 / (dw / sw), sy_ = 1 / (dh / sh);
+    /** [source index, fraction] of destination index d (linear: half-pixel centres; area mode: INTER_AREA enlarging). */
+    const coord = (d, scale, inv) => {
+      if (!areaMode) {
+        const f = Math.fround((d + 0.5) * scale - 0.5), i = Math.floor(f);
+        return [i, Math.fround(f - i)];
+      }
+      const i = Math.floor(d * scale);
+      const f = Math.fround((d + 1) - (i + 1) * inv);
+      return [i, f <= 0 ? 0 : Math.fround(f - Math.floor(f))];
+    };
+    const xo0 = new Int32Array(tw), xo1 = new Int32Array(tw), a0 = new Int32Array(tw), a1 = new Int32Array(tw);
+    for (let x = 0; x < tw; x++) {
+      let [sx, fx] = coord(x0 + x, sx_, dw / sw);
+      if (sx < 0) { fx = 0; sx = 0; }
+      if (sx >= sw - 1) { fx = 0; sx = sw - 1; }
+      xo0[x] = sx * 3; xo1[x] = Math.min(sx + 1, sw - 1) * 3;
+      a0[x] = pyRound(Math.fround(1 - fx) * ONE); a1[x] = pyRound(fx * ONE);
+    }
+    const row0 = new Int32Array(tw * 3), row1 = new Int32Array(tw * 3);
+    const hres = (sy, out) => {
+      const r = sy * sw * 3;
       for (let x = 0; x < tw; x++) {
-        const dx = x0 + x, fx = tx.f[dx];
-        const a = tx.i0[dx] * 3, b = tx.i1[dx] * 3;
-        const o = orow + x * 3;
-        for (let c = 0; c < 3; c++) {
-          const top = data[r0 + a + c] * (1 - fx) + data[r0 + b + c] * fx;
-          const bot = data[r1 + a + c] * (1 - fx) + data[r1 + b + c] * fx;
-          out[o + c] = Math.round(top * (1 - fy) + bot * fy);
-        }
+        const p = r + xo0[x], q = r + xo1[x], o = x * 3;
+        out[o] = data[p] * a0[x] + data[q] * a1[x];
+        out[o + 1] = data[p + 1] * a0[x] + data[q + 1] * a1[x];
+        out[o + 2] = data[p + 2] * a0[x] + data[q + 2] * a1[x];
+      }
+    };
+    const out = new Uint8Array(tw * th * 3);
+    let have0 = -1, have1 = -1;
+    for (let y = 0; y < th; y++) {
+      const [sy, fy] = coord(y0 + y, sy_, dh / sh);
+      const b0 = pyRound(Math.fround(1 - fy) * ONE), b1 = pyRound(fy * ONE);
+      const r0 = Math.min(Math.max(sy, 0), sh - 1), r1 = Math.min(Math.max(sy + 1, 0), sh - 1);
+      if (have0 !== r0) { hres(r0, row0); have0 = r0; }
+      if (have1 !== r1) { hres(r1, row1); have1 = r1; }
+      const o = y * tw * 3;
+      for (let i = 0; i < tw * 3; i++) {
+        const v = ((((b0 * (row0[i] >> 4)) >> 16) + ((b1 * (row1[i] >> 4)) >> 16) + 2) >> 2);
+        out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
     return { data: out, width: tw, height: th };
@@ -113,44 +169,11 @@
 
   function resizeLinear(img, dw, dh) { return resizeLinearWindow(img, dw, dh, 0, 0, dw, dh); }
 
-  /** cv2's INTER_AREA when enlarging: bilinear with "pixel area" weights (mostly nearest, blended at cell edges). */
-  function areaUpTab(ssize, dsize) {
-    const inv = dsize / ssize, scale = 1 / inv; // as cv::resize computes them (exact boundaries matter)
-    const i0 = new Int32Array(dsize), i1 = new Int32Array(dsize), f = new Float32Array(dsize);
-    for (let d = 0; d < dsize; d++) {
-      let sx = Math.floor(d * scale);
-      let fx = Math.fround((d + 1) - (sx + 1) * inv);
-      fx = fx <= 0 ? 0 : fx - Math.floor(fx);
-      if (sx < 0) { fx = 0; sx = 0; }
-      if (sx >= ssize - 1) { fx = 0; sx = ssize - 1; }
-      i0[d] = sx; i1[d] = Math.min(sx + 1, ssize - 1); f[d] = fx;
-    }
-    return { i0, i1, f };
-  }
-
-  /** Separable two-tap resampling of an RGB image with per-axis tables (linear or area-up). */
-  function resample(img, tx, ty, dw, dh) {
-    const { data, width: sw } = img;
-    const out = new Uint8Array(dw * dh * 3);
-    for (let y = 0; y < dh; y++) {
-      const fy = ty.f[y], r0 = ty.i0[y] * sw * 3, r1 = ty.i1[y] * sw * 3, orow = y * dw * 3;
-      for (let x = 0; x < dw; x++) {
-        const fx = tx.f[x], a = tx.i0[x] * 3, b = tx.i1[x] * 3, o = orow + x * 3;
-        for (let c = 0; c < 3; c++) {
-          const top = data[r0 + a + c] * (1 - fx) + data[r0 + b + c] * fx;
-          const bot = data[r1 + a + c] * (1 - fx) + data[r1 + b + c] * fx;
-          out[o + c] = Math.round(top * (1 - fy) + bot * fy);
-        }
-      }
-    }
-    return { data: out, width: dw, height: dh };
-  }
-
   /** cv2.resize(img, (dw, dh), INTER_AREA), in both directions (square to square here). */
   function resizeAreaAny(img, dw, dh) {
     if (dw === img.width && dh === img.height) return img;
     if (dw <= img.width && dh <= img.height) return resizeArea(img, dw, dh);
-    return resample(img, areaUpTab(img.width, dw), areaUpTab(img.height, dh), dw, dh);
+    return resizeLinearWindow(img, dw, dh, 0, 0, dw, dh, true);
   }
 
   /** A window of cv2.resize(prob, (dw, dh), INTER_LINEAR) of a float map (size x size). */
@@ -169,10 +192,10 @@
     return out;
   }
 
-  /** The resize the Python detectors use: INTER_AREA when shrinking both sides, else INTER_LINEAR. */
+  /** The resize NanoDet and MoveNet use: INTER_AREA when shrinking (scale < 1), else INTER_LINEAR. */
   function resize(img, dw, dh) {
     if (dw === img.width && dh === img.height) return img;
-    return (dw <= img.width && dh <= img.height) ? resizeArea(img, dw, dh) : resizeLinear(img, dw, dh);
+    return (dw <= img.width && dh <= img.height) ? resizeAreaAny(img, dw, dh) : resizeLinear(img, dw, dh);
   }
 
   function crop(img, x0, y0, w, h) {
@@ -352,7 +375,7 @@
     const { width: w, height: h } = img;
     const s = Math.min(1, CENTERFACE.maxSide / Math.max(w, h));
     const nw = Math.max(32, Math.ceil(w * s / 32) * 32), nh = Math.max(32, Math.ceil(h * s / 32) * 32);
-    const r = (nw < w && nh <= h) ? resizeArea(img, nw, nh) : (nw === w && nh === h ? img : resizeLinear(img, nw, nh));
+    const r = nw < w ? resizeAreaAny(img, nw, nh) : (nw === w && nh === h ? img : resizeLinear(img, nw, nh)); // as Python: AREA if nw < w
     const plane = nw * nh, x = new Float32Array(3 * plane);
     for (let i = 0; i < plane; i++) {
       x[i] = r.data[i * 3]; x[plane + i] = r.data[i * 3 + 1]; x[2 * plane + i] = r.data[i * 3 + 2];
@@ -829,6 +852,6 @@
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
-    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, areaUpTab, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
+    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
