@@ -163,6 +163,19 @@ def test_site_refuses_a_folder_that_is_not_empty(tmp_path):
     assert r.returncode == 1 and "not part of a fuzzypeople site" in r.stderr and (out / "keep.txt").read_text() == "mine"
 
 
+def test_site_without_the_runtime_says_how_to_get_it(tmp_path, monkeypatch):
+    """A clone where ./install.sh has not fetched onnxruntime-web: one line naming the file and the fix, nothing written."""
+    from fuzzypeople.errors import FuzzyError
+    from fuzzypeople.web import site
+
+    bare = tmp_path / "static"
+    shutil.copytree(site.static_dir(), bare, ignore=shutil.ignore_patterns("ort"))
+    monkeypatch.setattr(site, "static_dir", lambda: bare)
+    with pytest.raises(FuzzyError, match=r"ort\.wasm\.min\.js: missing; .*run \./install\.sh"):
+        site.build(tmp_path / "www")
+    assert not (tmp_path / "www").exists()
+
+
 def test_site_overwrite_replaces_an_earlier_site(site_dir, tmp_path):
     out = tmp_path / "again"
     shutil.copytree(site_dir, out)
