@@ -5,6 +5,7 @@
   const $ = (id) => document.getElementById(id);
   const FP = window.FuzzyPeople;
   const MAX_PIXELS = 60e6; // a bigger picture would need several GB of typed arrays
+  const PREVIEW_SIDE = 1600; // the preview shown while the tiles run is drawn at most this wide
   const here = new URL(".", document.baseURI);
   const state = {
     sessions: null, loading: null, img: null, people: null, outlines: null, mask: null, seed: null, name: null, type: null,
@@ -80,7 +81,8 @@
    * preview from the whole-image passes is drawn: marked data-preview="1", no download offered.
    */
   function render() {
-    const final = Boolean(state.mask), mask = state.mask || state.previewMask, img = state.img || state.previewImg;
+    const final = Boolean(state.mask);
+    const mask = final ? state.mask : state.previewMask, img = final ? state.img : state.previewImg;
     if (!img || !mask) return;
     const t0 = performance.now();
     const out = FP.hide(img, mask, $("method").value, strength(), state.seed);
@@ -151,9 +153,13 @@
       const small = FP.analysisSize(img.width, img.height);
       const analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
       const preview = async (partial) => {
-        const m = FP.buildMask(partial, analysed.width, analysed.height);
-        state.previewImg = img;
-        state.previewMask = small ? FP.scaleMaskUp(m, analysed.width, analysed.height, img.width, img.height) : m;
+        // Shown, never offered for download: drawn at most PREVIEW_SIDE px wide, so it costs little on a big photo.
+        const f = Math.min(1, PREVIEW_SIDE / Math.max(img.width, img.height));
+        const pw = Math.max(1, Math.round(img.width * f)), ph = Math.max(1, Math.round(img.height * f));
+        const kx = pw / analysed.width, ky = ph / analysed.height;
+        const scaled = partial.map((q) => ({ ...q, box: [q.box[0] * kx, q.box[1] * ky, q.box[2] * kx, q.box[3] * ky] }));
+        state.previewImg = f < 1 ? FP.resizeArea(img, pw, ph) : img;
+        state.previewMask = FP.buildMask(scaled, pw, ph, FP.GROW, Math.max(1, Math.round(FP.DILATE * f)));
         render();
         state.timings.preview = (performance.now() - t0) / 1000;
         await new Promise((r) => setTimeout(r, 0)); // let the page paint it
