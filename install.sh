@@ -19,3 +19,5 @@ fi
 
 "$PYTHON" -m pip install --quiet --disable-pip-version-check -e ".[all,dev]"
 "$PYTHON" tools/vendor_models.py --check
+# onnxruntime-web (npm, pinned and hash-checked) for the in-browser page: `fuzzypeople site`, `serve`.
+"$PYTHON" tools/fetch_ort_web.py

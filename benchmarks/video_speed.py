@@ -1,6 +1,10 @@
 """fuzzypeople (bodies AND faces) against deface (faces only), same video, same run.
 
-    python benchmarks/video_speed.py [VIDEO] [--rounds 1]
+    python benchmarks/video_speed.py [VIDEO] [--rounds 1] [--hd-frames 200]
+
+The 1080p-class clip is made here from the first ``--hd-frames`` frames of
+the street video, upscaled to 1920x1440 (cached in benchmarks/out/, never
+committed; ``--hd-frames 0`` skips it). Both clips are timed in one run.
 
 Both are run as their command-line tools, end to end (start-up and model
 loading included), with default settings, one after the other (alternating
@@ -54,17 +58,46 @@ def frame_count(path: Path) -> int:
         return n or sum(1 for _ in c.decode(video=0))
 
 
+def make_hd(src: Path, frames: int, size=(1920, 1440)) -> Path:
+    """The first ``frames`` frames of ``src`` upscaled to ``size`` (H.264, CRF 18), cached."""
+    import cv2
+
+    dst = OUT / f"{src.stem}_{size[1]}p_{frames}.mp4"
+    if dst.exists():
+        return dst
+    tmp = dst.with_suffix(".part.mp4")
+    with av.open(str(src)) as inp, av.open(str(tmp), "w") as out:
+        v = inp.streams.video[0]
+        s = out.add_stream("libx264", rate=v.average_rate or 10, options={"crf": "18", "preset": "veryfast"})
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        for f, _ in zip(inp.decode(v), range(frames)):
+            big = cv2.resize(f.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_CUBIC)
+            out.mux(s.encode(av.VideoFrame.from_ndarray(big, format="rgb24")))
+        out.mux(s.encode(None))
+    tmp.rename(dst)
+    return dst
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("video", nargs="?", type=Path, default=VTEST)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--variant", action="append", default=[], metavar="ARGS",
                     help='also time fuzzypeople with these options, e.g. --variant "--tile-scale 0" (repeatable)')
+    ap.add_argument("--hd-frames", type=int, default=200, help="frames of the upscaled 1920x1440 clip (0 = skip it)")
     args = ap.parse_args()
     if not args.video.exists():
         sys.exit(f"no video at {args.video}")
     deface = ensure_deface()
     OUT.mkdir(exist_ok=True)
+    clips = [args.video] + ([make_hd(args.video, args.hd_frames)] if args.hd_frames else [])
+    for clip in clips:
+        compare(clip, deface, args)
+
+
+def compare(video: Path, deface: Path, args) -> None:
+    """Time deface and fuzzypeople (and variants) on ``video``; print frames/s, RSS and ratios."""
+    args = argparse.Namespace(**{**vars(args), "video": video})
     n = frame_count(args.video)
     from fuzzypeople.detect.stack import DEFAULT_BODY, DEFAULT_FACE
     from fuzzypeople.pipeline.settings import DEFAULT_DETECT_SIZE, DEFAULT_EVERY
@@ -72,7 +105,7 @@ def main():
     tools = {
         "deface": [str(deface), str(args.video), "-o", str(OUT / f"deface_{args.video.stem}.mp4")],
         "fuzzypeople": [sys.executable, "-m", "fuzzypeople", str(args.video), "-o",
-                        str(OUT / f"fuzzypeople_{args.video.stem}.mp4"), "-q"],
+                        str(OUT / f"fuzzypeople_{args.video.stem}.mp4"), "-q", "--overwrite"],
     }
     for i, extra in enumerate(args.variant, 1):
         tools[f"fuzzypeople {extra}"] = [*tools["fuzzypeople"][:4], "-o", str(OUT / f"fuzzypeople_v{i}.mp4"), "-q", *shlex.split(extra)]

@@ -91,3 +91,23 @@ def test_fail_safe_hides_everything_when_analysis_fails(astronaut):
     anon.fail_safe = False
     with pytest.raises(RuntimeError):
         anon.anonymize(astronaut)
+
+
+def test_nanodet_takes_any_input_size_multiple_of_32(astronaut):
+    """The shipped NanoDet has symbolic H and W (tools/tfjs_to_onnx.py free_input_size): a
+    frame seen at its own size finds the person where the 416 letterbox finds her, and a
+    416 square gives the same outputs either way."""
+    from fuzzypeople.detect.nanodet import NanoDet, preprocess
+
+    det = NanoDet()
+    assert det.session.get_inputs()[0].shape[2:] == ["H", "W"]
+    square = np.ascontiguousarray(astronaut[48:464, 48:464])  # 416 x 416: both paths see the same input
+    a, b = det.window(square), det.window(square, native=True)
+    assert np.array_equal(a[1], b[1]) and np.allclose(a[0], b[0])
+    wide = np.zeros((480, 960, 3), np.uint8)
+    wide[:, 500:980 - 20] = astronaut[:480, :460]
+    x, scale = preprocess(wide, None)
+    assert x.shape == (1, 3, 480, 960) and scale == 1
+    boxes, scores = det.window(wide, native=True)
+    best = boxes[np.argmax(scores)]
+    assert scores.max() > 0.5 and best[0] > 450 and best[2] > 800  # her, on the right, in image pixels

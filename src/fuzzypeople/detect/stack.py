@@ -113,6 +113,8 @@ class Stack:
         tile_scale: for body detectors that tile (``TILED = True`` in their
             module): also look in tiles of the image enlarged this much
             (0 = whole image only; None = the detector's default).
+        tile_windows: for those that can (``WINDOWED = True``): see the
+            enlarged image in a few large windows instead of 416 px tiles.
         face_rule: add a body below every face that has none (needs both targets).
     """
 
@@ -125,13 +127,17 @@ class Stack:
         outline: bool = False,
         tile_scale: float | None = None,
         face_rule: bool = True,
+        tile_windows: bool = False,
     ):
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
         self.bodies = []
         if "bodies" in self.targets:
             for name in names:
-                tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(DETECTORS.get(name), "TILED", False) else {}
+                module = DETECTORS.get(name)
+                tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(module, "TILED", False) else {}
+                if tile_windows and getattr(module, "WINDOWED", False):
+                    tiles["windows"] = True
                 self.bodies.append(load(name, threshold=threshold, **tiles))
         self.face = load(face, threshold=threshold) if "faces" in self.targets else None
         self.face_rule = face_rule and self.bodies and self.face is not None

@@ -594,7 +594,9 @@ def write_large(path: str | Path, img: ImageFile, pixels: np.ndarray, keep_metad
     params = {"JPEG": [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444],
               "WEBP": [cv2.IMWRITE_WEBP_QUALITY, 95], "PNG": [cv2.IMWRITE_PNG_COMPRESSION, 6],
               "TIFF": [cv2.IMWRITE_TIFF_COMPRESSION, 5]}.get(fmt, [])
-    cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR, dst=pixels)
+    for y in range(0, pixels.shape[0], 256):  # in place, in bands: no second full-size image
+        band = pixels[y : y + 256]
+        cv2.cvtColor(band, cv2.COLOR_RGB2BGR, dst=band)
     with atomic_path(path, suffix=FORMATS[fmt]) as tmp:
         try:
             ok = cv2.imwrite(str(tmp), pixels, params)

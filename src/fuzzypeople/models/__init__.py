@@ -20,8 +20,11 @@ FILES: dict[str, str] = {
     "mtcnn_onet.onnx": "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52",
     "mtcnn_pnet.onnx": "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35",
     "mtcnn_rnet.onnx": "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004",
-    "nanodet.onnx": "819aee1e48e55c7a9e3fd0d12dd079898b6bf5713edc2aa7bc429773c9231efd",
+    "nanodet.onnx": "1b34088d1f0a0390809347ab3fc79f24dc48d507f4a4eef7a2beb8703afd8380",
     "pose_landmark_full.tflite": "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    # The two segmenters as ONNX for the in-browser page (tools/tflite_to_onnx.py; BlazePose: its mask output only).
+    "pose_landmark_full_mask.onnx": "28a0eca71829f053113f7b5360286cfce610745d94c6cac6d1b0e5378bb51190",
+    "selfie_segmentation.onnx": "249965b11555110f4709572c5ec2c4c4553983190b1d5313e5a4037ecf567d60",
     "selfie_segmentation.tflite": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
 }
 

@@ -133,9 +133,30 @@ def per_region(image: np.ndarray, mask: np.ndarray, strength_for_side, apply_fix
     return out
 
 
+LABEL_PIXELS = 16_000_000  # masks larger than this are labelled on a shrunk copy (weakest_safe)
+
+
 def weakest_safe(mask: np.ndarray, strength_for_side) -> float | None:
-    """The largest auto strength any region of ``mask`` needs (None: empty mask)."""
-    _, values = auto_strengths(mask, strength_for_side)
+    """The largest auto strength any region of ``mask`` needs (None: empty mask).
+
+    A mask over :data:`LABEL_PIXELS` (a very large photo) is measured on a
+    copy shrunk ``k`` times where any covered pixel counts, region sides
+    scaled back up: regions can only grow or merge there, so the strength
+    can only come out stronger, and no full-size label image (4 bytes a
+    pixel) is ever made.
+
+    >>> m = np.zeros((5000, 4000), bool); m[100:700, 300:500] = True
+    >>> weakest_safe(m, lambda side: side), weakest_safe(m[:1000], lambda side: side)
+    (200.0, 200.0)
+    """
+    h, w = mask.shape
+    k = int(np.ceil(np.sqrt(h * w / LABEL_PIXELS)))
+    if k > 1:
+        small = cv2.resize(np.ascontiguousarray(mask).view(np.uint8), (-(-w // k), -(-h // k)),
+                           interpolation=cv2.INTER_AREA) > 0
+        _, values = auto_strengths(small, lambda side: strength_for_side(side * k))
+    else:
+        _, values = auto_strengths(mask, strength_for_side)
     return float(values[1:].max()) if len(values) > 1 else None
 
 

@@ -47,17 +47,43 @@ HELP = "Fuzzy People: each pixel becomes a random pixel within --radius (default
 __all__ = ["apply", "offset_field", "Params"]
 
 
-@lru_cache(maxsize=8)  # auto radii are powers of two: a few per video
+CACHE_PIXELS = 9_000_000  # fields up to a 4K frame are cached (video); bigger ones (bands of huge photos) are not
+
+
 def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int = 0) -> np.ndarray:
-    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble, read-only and cached.
+    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble, read-only.
+
+    Cached up to :data:`CACHE_PIXELS` (a video's frames share one field: the
+    same seed, the same field); larger fields are made afresh, since a huge
+    photo hidden in bands asks for a differently shaped one each time and
+    a cache of them would hold hundreds of MiB.
+    """
+    if h * w <= CACHE_PIXELS:
+        return _cached_field(h, w, radius, shape, seed)
+    return _field(h, w, radius, shape, seed)
+
+
+@lru_cache(maxsize=8)  # auto radii are powers of two: a few per video
+def _cached_field(h: int, w: int, radius: int, shape: str, seed: int) -> np.ndarray:
+    return _field(h, w, radius, shape, seed)
+
+
+def _field(h: int, w: int, radius: int, shape: str = "square", seed: int = 0,
+           window: tuple[slice, slice] | None = None) -> np.ndarray:
+    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble, read-only.
 
     Offsets are uniform over the square ``[-radius, radius]^2`` or, for
     ``shape="disc"``, over the lattice points within ``radius`` of the pixel.
+    With ``window`` (rows, columns of the H x W image), only that part's
+    coordinates are made (still pointing anywhere in the image).
     """
     if shape not in ("square", "disc"):
         raise ValueError(f"scramble shape must be 'square' or 'disc', not {shape!r}")
     rng = np.random.default_rng(seed)
-    dtype = np.int16 if max(h, w) + radius < 32767 else np.int32
+    ys, xs = window or (slice(0, h), slice(0, w))
+    full_h, full_w = h, w
+    h, w = ys.stop - ys.start, xs.stop - xs.start
+    dtype = np.int16 if max(full_h, full_w) + radius < 32767 else np.int32
     d = rng.integers(-radius, radius + 1, size=(h, w, 2), dtype=dtype)
     if shape == "disc":
         # Rejection sampling: redraw the offsets that fall outside the disc.
@@ -66,10 +92,10 @@ def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int =
         while outside.any():
             d[outside] = rng.integers(-radius, radius + 1, size=(int(outside.sum()), 2), dtype=dtype)
             outside = (d.astype(np.int32) ** 2).sum(axis=2) > radius * radius
-    d[..., 0] += np.arange(w, dtype=dtype)[None, :]
-    d[..., 1] += np.arange(h, dtype=dtype)[:, None]
-    np.clip(d[..., 0], 0, w - 1, out=d[..., 0])
-    np.clip(d[..., 1], 0, h - 1, out=d[..., 1])
+    d[..., 0] += np.arange(xs.start, xs.stop, dtype=dtype)[None, :]
+    d[..., 1] += np.arange(ys.start, ys.stop, dtype=dtype)[:, None]
+    np.clip(d[..., 0], 0, full_w - 1, out=d[..., 0])
+    np.clip(d[..., 1], 0, full_h - 1, out=d[..., 1])
     if dtype == np.int32:
         d = d.astype(np.float32)
     d.setflags(write=False)
@@ -105,9 +131,12 @@ def _fixed(image: np.ndarray, mask: np.ndarray, radius, shape: str = "square", s
     if radius <= 0:
         return image
     h, w = image.shape[:2]
-    field = offset_field(h, w, radius, shape, seed)
     ys, xs = mask_bbox(mask)
-    window = cv2.remap(image, field[ys, xs], None, cv2.INTER_NEAREST).reshape(image[ys, xs].shape)
+    if h * w <= CACHE_PIXELS:  # one field for the whole frame, shared by a video's frames
+        field = offset_field(h, w, radius, shape, seed)[ys, xs]
+    else:  # a band of a huge photo: coordinates for the masked window only
+        field = _field(h, w, radius, shape, seed, (ys, xs))
+    window = cv2.remap(image, field, None, cv2.INTER_NEAREST).reshape(image[ys, xs].shape)
     if window.shape == image.shape:
         return window
     out = image.copy()

@@ -44,8 +44,9 @@ class BandedStages:
     """``stages`` whose ``hide`` works band by band, in place, on frames over :data:`BAND_ABOVE` pixels.
 
     Each band is hidden with a margin of rows around it (the scramble radius,
-    the blur's reach, the feather, whole pixelate blocks) so the methods see
-    the neighbourhood they need; block and band edges line up, so pixelate
+    the blur's reach, the feather, whole pixelate blocks), and only over the
+    columns its mask reaches plus the same margin, so the methods see the
+    neighbourhood they need; block and band edges line up, so pixelate
     blocks are the same as in one pass. Automatic strengths (scramble radius,
     pixelate block, blur sigma) are chosen once from the whole mask: the
     strongest any of its regions needs.
@@ -74,14 +75,17 @@ class BandedStages:
 
         # Automatic strengths are per region; bands cut regions, so each takes
         # the strongest value any region of the whole mask needs.
-        if self.stages.method == "scramble" and params.radius is None:
+        # (only the method's own strength: each is a pass over the whole mask)
+        method = self.stages.method
+        if method == "scramble" and params.radius is None:
             params = replace(params, radius=auto_radius(mask))
-        if params.block is None:
+        if method == "pixelate" and params.block is None:
             params = replace(params, block=int(weakest_safe(mask, auto_block)))
-        if params.strength is None:
+        if method == "blur" and params.strength is None:
             params = replace(params, strength=float(weakest_safe(mask, auto_sigma)))
-        block = max(1, int(params.block))
-        margin = max(int(params.radius or 0), int(3 * params.strength) + 2, int(self.stages.feather) + 1, block)
+        block = max(1, int(params.block or 1)) if method == "pixelate" else 1
+        sigma = float(params.strength or 0) if method == "blur" else 0.0
+        margin = max(int(params.radius or 0), int(3 * sigma) + 2, int(self.stages.feather) + 1, block)
         margin = -(-margin // block) * block
         band = max(block, -(-max(1, BAND_PIXELS // w) // block) * block)
         rows = mask.any(axis=1)
@@ -90,8 +94,15 @@ class BandedStages:
             if not rows[y0:y1].any():
                 continue
             a, b = max(0, y0 - margin), min(h, y1 + margin)
-            hidden = self.stages.hide(pixels[a:b], mask[a:b], params)
-            pixels[y0:y1] = hidden[y0 - a : y1 - a]
+            # ... and only the columns the band's mask reaches, with the same margin (block-aligned)
+            cols = np.flatnonzero(mask[y0:y1].any(axis=0))
+            left = max(0, int(cols[0]) - margin) // block * block
+            right = min(w, -(-(int(cols[-1]) + 1 + margin) // block) * block)
+            band_mask = mask[a:b, left:right].copy()  # the margin is only read, never hidden here
+            band_mask[: y0 - a] = False
+            band_mask[y1 - a :] = False
+            hidden = self.stages.hide(pixels[a:b, left:right], band_mask, params)
+            pixels[y0:y1, left:right] = hidden[y0 - a : y1 - a]
         return pixels
 
 

@@ -3,14 +3,15 @@
 The tiled pass (NanoDet on overlapping enlarged tiles) is most of the
 detector's time, and in a street video most tiles hold only a still
 background. :class:`MotionTiles` wraps a video's detector: on every
-``sweep``-th analysed frame every tile runs (a full sweep finds newcomers and
-people standing still); on the others only tiles where the picture changed
-since the last analysed frame, or where somebody was found last time, run.
+``sweep``-th analysed frame every tile runs whole (a full sweep finds
+newcomers and people standing still); on the others each tile runs only over
+the rectangle where the picture changed since the last analysed frame, or
+where somebody was found last time, and not at all where neither happened.
 The whole-image pass, MoveNet and the face detector always run on the whole
 frame. A person found once keeps their tiles in play while they are found
 again, and the tracker holds them through a miss; a still newcomer waits at
 most ``sweep`` analyses for the next full sweep (see
-``benchmarks/video_recall.py --gate`` for what it costs in recall).
+``benchmarks/video_recall.py --sweeps`` for what it costs in recall).
 
 >>> import numpy as np
 >>> from fuzzypeople.people import People
@@ -23,13 +24,13 @@ most ``sweep`` analyses for the next full sweep (see
 >>> still = np.zeros((256, 256, 3), np.uint8)
 >>> _ = gate(still); stack.used is None           # first call: full sweep
 True
->>> _ = gate(still); stack.used(0, 0, 64, 64)     # nothing moved, nobody found: skip
-False
+>>> _ = gate(still); stack.used(0, 0, 64, 64) is None   # nothing moved, nobody found: skip
+True
 >>> moved = still.copy(); moved[200:210, 200:210] = 255
 >>> _ = gate(moved); stack.used is None           # third call: full sweep again
 True
->>> _ = gate(still); stack.used(192, 192, 256, 256), stack.used(0, 0, 64, 64)
-(True, False)
+>>> _ = gate(still); stack.used(128, 128, 256, 256)      # only around the change
+(176, 176, 236, 236)
 >>> stack.keep is None                            # the gate is lifted after each call
 True
 """
@@ -68,9 +69,9 @@ class MotionTiles:
         self.calls = 0
         self.previous: np.ndarray | None = None
         self.found = np.zeros((0, 4), np.float32)
-        self.gated = 0  # statistics: calls with gated tiles, tiles asked about and tiles run on them
-        self.tiles_seen = 0
-        self.tiles_run = 0
+        self.gated = 0  # statistics: calls with gated tiles, tile area asked about and area run on them
+        self.area_seen = 0.0
+        self.area_run = 0.0
 
     def _active(self, small: np.ndarray) -> np.ndarray:
         """Where tiles must run, on the shrunk grid: changed pixels and last finds, grown by MARGIN."""
@@ -92,14 +93,22 @@ class MotionTiles:
             active = self._active(small)
             integral = cv2.integral(active.view(np.uint8))
 
-            def keep_tile(x1, y1, x2, y2) -> bool:
+
+            def keep_tile(x1, y1, x2, y2):
+                """The part of this tile where something moved or someone was found (pixels), or None."""
                 sh, sw = active.shape
                 a, b = int(np.clip(x1 // STEP, 0, sw)), int(np.clip(y1 // STEP, 0, sh))
                 c, d = int(np.clip(np.ceil(x2 / STEP), 0, sw)), int(np.clip(np.ceil(y2 / STEP), 0, sh))
-                run = bool(integral[d, c] - integral[b, c] - integral[d, a] + integral[b, a] > 0)
-                self.tiles_seen += 1
-                self.tiles_run += run
-                return run
+                self.area_seen += (x2 - x1) * (y2 - y1)
+                if integral[d, c] - integral[b, c] - integral[d, a] + integral[b, a] == 0:
+                    return None
+                # the tile's active part: first and last active rows and columns inside it
+                ys = b + np.flatnonzero(active[b:d, a:c].any(axis=1))
+                xs = a + np.flatnonzero(active[b:d, a:c].any(axis=0))
+                part = (max(x1, int(xs[0]) * STEP), max(y1, int(ys[0]) * STEP),
+                        min(x2, (int(xs[-1]) + 1) * STEP), min(y2, (int(ys[-1]) + 1) * STEP))
+                self.area_run += (part[2] - part[0]) * (part[3] - part[1])
+                return part
 
             self.stack.gate_tiles(keep_tile)
             self.gated += 1

@@ -7,7 +7,7 @@ app (:mod:`.app`) is a thin FastAPI shell over :class:`fuzzypeople.Anonymizer`
 and the audit; its page is plain HTML, JS and CSS shipped in ``static/``.
 
 >>> [c.name for c in commands()]
-['serve']
+['serve', 'site']
 """
 
 from __future__ import annotations
@@ -46,5 +46,27 @@ def serve(host, port, max_mb):
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
 
 
+@click.command("site", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("--overwrite", is_flag=True, help="Replace OUT_DIR if it is not empty.")
+def site_command(out_dir, overwrite):
+    """Write the in-browser page as a static site in OUT_DIR (HTML, JS, wasm, models; no CDN).
+
+    Any static file server can host it (python3 -m http.server -d OUT_DIR): the
+    photo is analysed and hidden in the visitor's browser and sent nowhere; the
+    page's Content-Security-Policy blocks uploads.
+    """
+    from ..errors import FuzzyError
+    from .site import build
+
+    try:
+        size = build(out_dir, overwrite=overwrite)
+    except (FuzzyError, OSError) as exc:
+        click.echo(f"fuzzypeople: error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"fuzzypeople: wrote the in-browser site to {out_dir} ({size / 1e6:.1f} MB); "
+               f"try: python3 -m http.server -d {out_dir}", err=True)
+
+
 def commands() -> list[click.Command]:
-    return [serve]
+    return [serve, site_command]

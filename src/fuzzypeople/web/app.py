@@ -32,11 +32,12 @@ from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from .. import models
 from ..errors import FuzzyError
 from ..io.image import FORMATS, ImageFile, encode_image, read_image, to_rgb8
 from ..obfuscate import METHODS as ALL_METHODS
@@ -44,6 +45,7 @@ from ..obfuscate import METHODS as ALL_METHODS
 # The page offers the methods that hide people (not cloak: seconds per face, and it leaves faces visible).
 METHODS = {name: m for name, m in ALL_METHODS.items() if getattr(m, "HIDES", True)}
 from ..pipeline import Settings
+from . import site
 from .video import MAX_VIDEO_BYTES, MAX_VIDEO_FRAMES, MEDIA_TYPES, VIDEO_TYPES, Job, Jobs
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB
@@ -62,12 +64,15 @@ COLOR_METHODS = {"solid": "#000000", "silhouette": "#808080"}
 TARGET_CHOICES = {"bodies,faces": ("bodies", "faces"), "bodies": ("bodies",), "faces": ("faces",)}
 
 ASSETS = {  # the only files served: name -> media type
-    "index.html": "text/html; charset=utf-8",
+    "server.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "browser.js": "text/javascript; charset=utf-8",
+    "fuzzy.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
     "favicon.svg": "image/svg+xml",
 }
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+# 'wasm-unsafe-eval': the in-browser page compiles onnxruntime-web's WebAssembly (no JS eval).
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -79,6 +84,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 NO_STORE = {"Cache-Control": "no-store"}
+RUNTIME_TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8", ".wasm": "application/wasm"}
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -350,7 +356,29 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
     # -- pages and assets ------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def index():
-        return Response(asset("index.html"), media_type=ASSETS["index.html"])
+        """The in-browser page (as ``fuzzypeople site`` writes it, plus a link to the server page)."""
+        return Response(site.page(serve=True), media_type="text/html; charset=utf-8")
+
+    @app.get("/server", include_in_schema=False)
+    def server_page():
+        """The page that uploads to this server: video, and the privacy meter (the audit)."""
+        return Response(asset("server.html"), media_type=ASSETS["server.html"])
+
+    @app.get("/static/ort/{name}", include_in_schema=False)
+    def ort_runtime(name: str):
+        if name not in site.ORT:  # a fixed list: no path is ever built from the request
+            raise HTTPException(404, "Not found")
+        try:
+            path = site.ort_file(name)
+        except FuzzyError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return FileResponse(path, media_type=RUNTIME_TYPES[Path(name).suffix])
+
+    @app.get("/static/models/{name}", include_in_schema=False)
+    def model_file(name: str):
+        if name not in site.MODELS:
+            raise HTTPException(404, "Not found")
+        return FileResponse(models.path(name), media_type="application/octet-stream")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
