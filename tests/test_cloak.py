@@ -312,3 +312,27 @@ def test_shipped_mobilefacenet_matches_litert(tmp_path, grace):
     worst = float(proc.stdout.split("raw embeddings:")[1].split()[0])
     assert worst < 1e-3
     assert "4 faces of 2 people" in proc.stdout
+
+
+PENNY = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "identities" / "bbt-penny"
+
+
+@pytest.mark.skipif(not PENNY.is_dir(), reason="the shared face identity sets are not here")
+def test_cloak_on_a_real_person_stops_her_other_photos_matching():
+    """The default cloak on one real photo: MobileFaceNet, found again and re-aligned, stops matching
+    her other photos (all four matched before). benchmarks/cloak.py measures all 26 people."""
+    from fuzzypeople.audit.cloak import judges, still_matched
+    from fuzzypeople.io.image import read_image
+    from fuzzypeople.obfuscate import Params, obfuscate
+
+    files = sorted(PENNY.iterdir())
+    photos = [read_image(f).rgb for f in files]
+    mfn = judges(("mobilefacenet",))[0]
+    clean = [mfn.embed(p) for p in photos[1:]]
+    before = still_matched(photos[0], [], mfn, clean_embeddings=clean)
+    assert before["re-detected"]["share"] == 1.0
+    out = obfuscate(photos[0], np.ones(photos[0].shape[:2], bool), "cloak", Params(cloak="mid"))
+    after = still_matched(out, [], mfn, clean_embeddings=clean)
+    assert after["re-detected"]["found"] and after["re-detected"]["share"] <= 0.25
+    assert after["jpeg85"]["share"] <= 0.25
+    assert fc.psnr(photos[0], out) > 30
