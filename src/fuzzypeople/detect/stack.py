@@ -22,6 +22,7 @@ import numpy as np
 from ..choices import parse_choices
 from ..people import BODY, People, box_iou, centres_inside
 from . import DETECTORS, load
+from ._runtime import session_threads
 
 TARGETS = ("bodies", "faces")
 DEFAULT_BODY = ("nanodet", "movenet")
@@ -114,6 +115,8 @@ class Stack:
             module): also look in tiles of the image enlarged this much
             (0 = whole image only; None = the detector's default).
         face_rule: add a body below every face that has none (needs both targets).
+        threads: inference threads of each model session (None: all cores,
+            or FUZZYPEOPLE_THREADS); parallel workers give each a share.
     """
 
     def __init__(
@@ -125,7 +128,13 @@ class Stack:
         outline: bool = False,
         tile_scale: float | None = None,
         face_rule: bool = True,
+        threads: int | None = None,
     ):
+        with session_threads(threads):
+            self._load(targets, threshold, body, face, outline, tile_scale, face_rule)
+
+    def _load(self, targets, threshold, body, face, outline, tile_scale, face_rule) -> None:
+        """Load the detectors (their sessions get the threads in force)."""
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
         self.bodies = []
