@@ -108,7 +108,10 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+@click.option("-j", "--workers", type=click.IntRange(1), default=None, metavar="N", help="Process this many files at once, each worker with its own models and cores / N inference threads (default: all cores; a video is one file). Outputs do not depend on it.")
+@click.option("--log", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE", help="Append one JSON line per file (input, output, status, error, people, seconds) to FILE. A later run with the same FILE skips the files it records as finished with the same options (unless --overwrite).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]", help="Run on a Ray cluster (the fuzzypeople[ray] extra): --ray alone starts one on this machine, --ray auto or --ray ADDRESS joins a running one (every node must see the input and output paths). Put it after the inputs.")
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, workers, log, ray_address):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
     Every person found is hidden, whole body and face, in every frame of an
@@ -116,24 +119,16 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
     written atomically with metadata stripped, and an existing output is
     only replaced with --overwrite. A file that cannot be read or analysed
     gets a one-line error and no output; the others are still processed,
-    and the exit status is 1.
+    and the exit status is 1. Files are processed in parallel (--workers,
+    or a Ray cluster with --ray), with the same outputs.
     """
     import warnings
 
     warnings.simplefilter("ignore")  # library warnings (Pillow's "Corrupt EXIF data"...) are not for users
+    from . import batch
     from .api import Anonymizer
-    from .io import image as image_io
-    from .io.paths import check_collisions, check_distinct, check_free, expand_inputs, plan_output
-    from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings, anonymize_photo, anonymize_video
+    from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings
     from .track import DEFAULT_HOLD, DEFAULT_SWEEP
-
-    anonymizers: dict[str, Anonymizer] = {}
-
-    def anonymizer(kind: str) -> Anonymizer:
-        """One Anonymizer per kind of input (video: box masks, less tiling), made when first needed."""
-        if kind not in anonymizers:
-            anonymizers[kind] = Anonymizer(settings=settings.for_video() if kind == "video" else settings)
-        return anonymizers[kind]
 
     try:
         settings = Settings(
@@ -152,79 +147,56 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 message = "--" + field.replace("_", "-") + message[len(field):]
                 break
         _fail(message)
-    try:
-        anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
-    except (ValueError, FuzzyError) as exc:
-        _fail(str(exc))
-    video_exts = _video_extensions()
+    if settings.keeps:
+        try:
+            Anonymizer(settings=settings).keeper()  # check the settings (and read --keep-faces) before touching any file
+        except (ValueError, FuzzyError) as exc:
+            _fail(str(exc))
     skipped: list = []
-    files = expand_inputs(list(inputs), image_io.EXTENSIONS | video_exts, skipped)
-    for path, reason in skipped:
-        click.echo(f"fuzzypeople: skipped {path}: {reason}", err=True)
-    if not files:
-        _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
-    many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
-    plans = []
-    for src, rel in files:
-        video = src.suffix.lower() in video_exts and not image_io.is_photo(src)
-        suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(src, ""))
-        dst = plan_output(src, rel, output, many, suffix)
-        mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
-        plans.append((src, video, dst, mask_path))
     try:  # two inputs written to one output: refused before anything is written
-        check_collisions([(src, [p for p in (dst if method != "none" or video else None, mask) if p is not None])
-                          for src, video, dst, mask in plans])
+        jobs = batch.plan(list(inputs), output, method=method, save_mask=save_mask, skipped=skipped)
     except FuzzyError as exc:
         _fail(str(exc))
-    t0, failed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0
-    _warn_once_on_weak_settings()
-    with _progress(len(files), quiet or len(files) == 1) as advance:
-        for src, video, dst, mask_path in plans:
-            try:
-                if method != "none" or video:
-                    check_distinct(src, dst)  # "would overwrite the input" says more than "exists"
-                    check_free(dst, overwrite)
-                if mask_path is not None:
-                    check_free(mask_path, overwrite)
-                if video:
-                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)
+    for path, reason in skipped:
+        click.echo(f"fuzzypeople: skipped {path}: {reason}", err=True)
+    if not jobs:
+        _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
+    many = len(jobs) > 1 or any(Path(i).is_dir() for i in inputs)
+    t0, failed, resumed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0, 0
+    warned: list[str] = []
+    records = batch.process(jobs, settings, workers=workers, ray=ray_address, log=log, overwrite=overwrite,
+                            progress=not (quiet or many))
+    with _progress(len(jobs), quiet or len(jobs) == 1) as advance:
+        try:
+            for rec in records:
+                if rec["status"] == batch.FAILED:
+                    failed += 1
+                    _error(rec["error"])
+                elif rec["status"] == batch.SKIPPED:
+                    resumed += 1
                 else:
-                    res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
-                people += res.people
-                kept += res.kept or 0
-                hidden += res.hidden or 0
-            except FuzzyError as exc:
-                failed += 1
-                _error(str(exc))
-            except KeyboardInterrupt:
-                _fail("interrupted; the file being written was discarded", code=130)
-            except MemoryError:
-                failed += 1
-                _error(f"{src}: not enough memory for this file; nothing written")
-            except OSError as exc:
-                failed += 1
-                _error(f"{src}: {(exc.strerror or str(exc)).lower()}; nothing written")
-            except Exception as exc:  # fail closed, but never a traceback
-                failed += 1
-                _error(f"{src}: unexpected {type(exc).__name__}: {exc}; nothing written")
-            advance()
+                    people += rec["people"]
+                    kept += rec["kept"] or 0
+                    hidden += rec["hidden"] or 0
+                for message in rec["warnings"][:1]:  # the first weak-setting warning of the run, once
+                    if not warned:
+                        warned.append(message)
+                        click.echo(f"fuzzypeople: warning: {message}", err=True)
+                advance()
+        except KeyboardInterrupt:
+            _fail("interrupted; the files being written were discarded", code=130)
+        except FuzzyError as exc:  # the log cannot be written, Ray is missing...
+            _fail(str(exc))
     if not quiet:
         took = time.perf_counter() - t0
-        done = len(files) - failed
+        done = len(jobs) - failed - resumed
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
                    + (f"{kept} kept, {hidden} hidden, " if settings.keeps else "")
                    + f"{took:.1f} s" + (f"; {failed} failed or skipped" if failed else "")
+                   + (f"; {resumed} finished by an earlier run (--log {log})" if resumed else "")
                    + (f"; {len(skipped)} other file{'s' * (len(skipped) != 1)} in the folders skipped" if skipped else ""),
                    err=True)
     sys.exit(1 if failed else 0)
-
-
-def _video_extensions() -> set[str]:
-    try:
-        from .io.video import EXTENSIONS
-    except ImportError:
-        return set()
-    return set(EXTENSIONS)
 
 
 def _progress(total: int, disabled: bool):
@@ -249,28 +221,6 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _warn_once_on_weak_settings() -> None:
-    """Print the first :class:`~fuzzypeople.obfuscate.PrivacyWarning` (a --radius,
-    --block or --strength below what was measured safe for the people found) as
-    one line on stderr; later ones in the run are dropped."""
-    import warnings
-
-    from .obfuscate import PrivacyWarning
-
-    shown = []
-    default = warnings.showwarning
-
-    def show(message, category, *args, **kwargs):
-        if not issubclass(category, PrivacyWarning):
-            return default(message, category, *args, **kwargs)
-        if not shown:
-            shown.append(message)
-            click.echo(f"fuzzypeople: warning: {message}", err=True)
-
-    warnings.simplefilter("always", PrivacyWarning)
-    warnings.showwarning = show
 
 
 def _error(message: str) -> None:

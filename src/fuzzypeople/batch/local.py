@@ -1,0 +1,171 @@
+"""Every core of one machine: a pool of worker processes, each with its own models.
+
+:func:`run_local` yields one record per job as files finish. With one
+worker the files are processed in this process (today's single-process
+run). With more, each worker is a fresh process (``spawn``: nothing of this
+process's model sessions or threads is inherited) holding one
+:class:`~fuzzypeople.batch.jobs.Worker`, so the models are loaded once per
+worker, and its inference sessions get ``threads`` threads (workers x
+threads = cores). The parent hands each idle worker the next job, so it
+always knows which file a worker is on:
+
+* a file that fails is a ``failed`` record, and the worker goes on;
+* a worker that dies (killed, out of memory, a crash in native code) fails
+  only the file it held, and a new worker takes its place;
+* Ctrl-C stops every worker (SIGTERM, which they turn into
+  ``KeyboardInterrupt``: the file being written is discarded, see
+  :func:`fuzzypeople.io.atomic.atomic_path`) and is raised again here.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import queue
+import signal
+from typing import Iterable, Iterator
+
+from ..pipeline import Settings
+from .jobs import FAILED, Job, Worker, record
+
+POLL = 0.5  # seconds between checks that the workers are alive
+STOP_WAIT = 15  # seconds a worker gets to discard its file after SIGTERM
+
+
+def split_threads(workers: int, cores: int) -> int:
+    """Inference threads per worker so that workers x threads <= cores (at least 1).
+
+    >>> split_threads(1, 8), split_threads(2, 8), split_threads(3, 8), split_threads(4, 2)
+    (8, 4, 2, 1)
+    """
+    return max(1, cores // max(1, workers))
+
+
+def run_local(jobs: Iterable[Job], settings: Settings, *, workers: int = 1, threads: int | None = None,
+              overwrite: bool = False, progress: bool = False) -> Iterator[dict]:
+    """Process ``jobs`` with ``workers`` processes (1: in this process); yield each file's record as it finishes.
+
+    ``threads``: inference threads per worker (None: the cores split
+    between the workers; one worker then uses all of them, as a plain run).
+    ``progress``: a video's progress bar, when processed in this process.
+    """
+    from ..detect._runtime import cores
+
+    jobs = list(jobs)
+    workers = max(1, min(int(workers), len(jobs)))
+    if threads is None and workers > 1:
+        threads = split_threads(workers, cores())
+    if workers == 1:
+        worker = Worker(settings, overwrite=overwrite, threads=threads, progress=progress)
+        for job in jobs:
+            yield worker(job)
+        return
+    yield from _Pool(settings, workers, threads, overwrite).run(jobs)
+
+
+class _Pool:
+    """Worker processes fed one job at a time from this process."""
+
+    def __init__(self, settings: Settings, workers: int, threads: int, overwrite: bool):
+        self.ctx = multiprocessing.get_context("spawn")
+        self.args = (settings, overwrite, threads)
+        self.size = workers
+        self.results = self.ctx.Queue()
+        self.procs: dict[int, tuple] = {}  # worker id -> (process, its task queue)
+        self.busy: dict[int, Job] = {}  # worker id -> the job it holds
+        self.next_id = 0
+
+    def _start(self) -> int:
+        wid, self.next_id = self.next_id, self.next_id + 1
+        tasks = self.ctx.Queue()
+        proc = self.ctx.Process(target=_serve, args=(wid, *self.args, tasks, self.results), daemon=True,
+                                name=f"fuzzypeople-worker-{wid}")
+        proc.start()
+        self.procs[wid] = (proc, tasks)
+        return wid
+
+    def run(self, jobs: list[Job]) -> Iterator[dict]:
+        todo = collections.deque(jobs)
+        try:
+            for _ in range(self.size):
+                self._start()
+            idle = list(self.procs)
+            while todo or self.busy:
+                while idle and todo:
+                    wid = idle.pop()
+                    job = todo.popleft()
+                    self.busy[wid] = job
+                    self.procs[wid][1].put(job)
+                try:
+                    wid, rec = self.results.get(timeout=POLL)
+                except queue.Empty:
+                    for wid in [w for w in self.busy if not self.procs[w][0].is_alive()]:
+                        job = self.busy.pop(wid)
+                        code = self.procs.pop(wid)[0].exitcode
+                        yield record(job, FAILED, f"{job.input}: the worker process died while on this file "
+                                                  f"({_death(code)}); nothing written")
+                        idle.append(self._start())
+                    continue
+                if wid in self.busy:
+                    del self.busy[wid]
+                    idle.append(wid)
+                    yield rec
+        except BaseException:
+            self._stop()
+            raise
+        self._close()
+
+    def _close(self) -> None:
+        for _, tasks in self.procs.values():
+            tasks.put(None)
+        for proc, _ in self.procs.values():
+            proc.join(STOP_WAIT)
+            if proc.is_alive():
+                proc.kill()
+
+    def _stop(self) -> None:
+        """Interrupted: every worker discards the file it is writing and exits."""
+        for proc, _ in self.procs.values():
+            if proc.is_alive():
+                proc.terminate()
+        for proc, _ in self.procs.values():
+            proc.join(STOP_WAIT)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+def _death(code: int | None) -> str:
+    """Why a worker process ended, from its exit code.
+
+    >>> _death(-9), _death(1)
+    ('killed by signal 9 (out of memory?)', 'exit status 1')
+    """
+    if code is not None and code < 0:
+        return f"killed by signal {-code}" + (" (out of memory?)" if code == -signal.SIGKILL else "")
+    return f"exit status {code}"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _serve(wid: int, settings: Settings, overwrite: bool, threads: int, tasks, results) -> None:
+    """A worker process: models loaded once, then one job at a time until told to stop."""
+    import warnings
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, _interrupt)  # the parent's stop: discard the file being written
+    warnings.simplefilter("ignore")
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+        worker = Worker(settings, overwrite=overwrite, threads=threads)
+        while True:
+            job = tasks.get()
+            if job is None:
+                return
+            results.put((wid, worker(job)))
+    except KeyboardInterrupt:
+        return
