@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -50,8 +51,6 @@ class _Actor:
     """A Ray Data actor: one :class:`Worker` (models loaded once) applied to batches of jobs."""
 
     def __init__(self, settings: Settings, overwrite: bool, threads: int):
-        import warnings
-
         import cv2
 
         warnings.simplefilter("ignore")
@@ -121,9 +120,13 @@ def _pipeline(ray, jobs: list[Job], settings: Settings, workers, threads, overwr
                              override_num_blocks=min(len(jobs), MAX_BLOCKS))
     # max_restarts=0: an actor that dies (a file crashing native code) is not restarted to crash again
     # on the same file; the files left are then failed below.
-    ds = ds.map_batches(_Actor, fn_constructor_kwargs=dict(settings=settings, overwrite=overwrite, threads=threads),
-                        batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
-                        num_cpus=actor_cpus(cpus, actors), max_restarts=0)
+    # (Ray 2.60 warns that extra remote arguments will go in 2.64; max_restarts is still how Ray Data's
+    # own docs turn restarts off, and the extra pins the version.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = ds.map_batches(_Actor, fn_constructor_kwargs=dict(settings=settings, overwrite=overwrite, threads=threads),
+                            batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
+                            num_cpus=actor_cpus(cpus, actors), max_restarts=0)
     seen = set()
     try:
         for row in ds.iter_rows():
