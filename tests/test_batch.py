@@ -147,6 +147,39 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_half_written_file(tmp_path):
     assert not [p for p in _children_of(proc.pid)]  # no worker left running
 
 
+def test_a_worker_killed_fails_only_its_file_and_is_replaced(tmp_path):
+    src, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "run.jsonl"
+    src.mkdir()
+    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024)))
+    for i in range(5):
+        Image.fromarray(np.roll(big, 40 * i, axis=1)).save(src / f"p{i}.png")
+    proc = subprocess.Popen([*CMD, str(src), "-o", str(out), "--workers", "2", "--log", str(log)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (log.exists() and log.read_text().count("\n") >= 1):
+        time.sleep(0.1)
+    workers = [w for w in _children_of(proc.pid) if b"spawn_main" in _cmdline(w)]  # not the resource tracker
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in err
+    lines = log_lines(log)
+    died = [rec for rec in lines if rec["status"] == "failed"]
+    assert len(lines) == 5 and len(died) == 1, err
+    assert "worker process died" in died[0]["error"] and "signal 9" in died[0]["error"]
+    written = sorted(p.name for p in out.iterdir())
+    assert written == sorted(Path(rec["output"]).name for rec in lines if rec["status"] == "done")
+    assert len(written) == 4 and Path(died[0]["input"]).name not in written  # nothing of the killed file
+    assert len({rec["pid"] for rec in lines if rec["status"] == "done"}) >= 2
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _children_of(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (Linux /proc)."""
     kids = []
