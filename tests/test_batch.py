@@ -32,8 +32,8 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in [str(Path(batch.__
                                                                 os.environ.get("PYTHONPATH", "")] if p)}
 
 
-def run(*args, **kw):
-    return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, env=ENV, timeout=600, **kw)
+def run(*args, env=None, **kw):
+    return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, env=env or ENV, timeout=600, **kw)
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -226,3 +226,17 @@ def test_ray_writes_the_same_outputs_as_the_local_pool(folder, one_worker, tmp_p
     assert len(lines) == 6 and len({rec["pid"] for rec in lines}) == 2  # two actors
     broken = [rec for rec in lines if rec["status"] == "failed"]
     assert len(broken) == 1 and "cannot decode" in broken[0]["error"]
+
+
+def test_uris_in_and_out_give_the_same_bytes(folder, one_worker, tmp_path):
+    pytest.importorskip("pyarrow")
+    out1, _ = one_worker
+    out, private = tmp_path / "out", tmp_path / "tmp"
+    private.mkdir()
+    r = run(folder.as_uri(), "-o", out.as_uri() + "/", "--seed", "7", "--workers", "2",
+            env={**ENV, "TMPDIR": str(private)})
+    assert r.returncode == 1 and f"{folder.as_uri()}/people/broken.jpg" in r.stderr, r.stderr
+    assert files(out) == files(out1)
+    assert list(private.glob("fuzzypeople.*")) == []  # the private copies are gone
+    again = run(folder.as_uri(), "-o", out.as_uri() + "/", "--seed", "7", "--workers", "2")
+    assert again.stderr.count("already exists") == 5  # no silent replacement through a URI either

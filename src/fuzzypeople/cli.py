@@ -73,8 +73,8 @@ def main():
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())  # str: URIs keep their "//"
+@click.option("-o", "--output", type=click.Path(), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input. Inputs and output may be URIs (s3://bucket/photos/, through pyarrow's file systems).")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, erase (remove them: fill from the surroundings, in video from the background seen in other frames), or none (detect only).")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None, help="scramble: each hidden pixel becomes a random pixel within this many pixels. 0 = unchanged; larger = more static. Default: auto, per person, scaled with their size (benchmarks/identification.py), so close-ups get more static than distant figures.")
 @click.option("--shape", type=click.Choice(["square", "disc"]), default="square", show_default=True, help="scramble: shape of the neighbourhood.")

@@ -19,12 +19,13 @@ import os
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..errors import FuzzyError
 from ..io import image as image_io
-from ..io.paths import check_collisions, check_distinct, check_free, expand_inputs, plan_output
+from ..io.paths import check_collisions, check_distinct, check_free, default_output, expand_inputs, plan_output
 from ..pipeline import Settings, anonymize_photo, anonymize_video
+from . import remote
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
 
@@ -61,11 +62,24 @@ def plan(inputs, output: str | Path | None = None, *, method: str = "scramble", 
     """One :class:`Job` per photo or video in ``inputs`` (files, or folders searched recursively).
 
     Outputs keep the folders' layout under ``output`` (see
-    :func:`fuzzypeople.io.paths.plan_output`). Files of a folder that are not
-    photos or videos are appended to ``skipped`` as ``(path, reason)``. Two
-    inputs that would write one path raise :class:`FuzzyError` before
-    anything is written.
+    :func:`fuzzypeople.io.paths.plan_output`). Inputs and ``output`` may be
+    URIs (``s3://bucket/photos``, see :mod:`fuzzypeople.batch.remote`).
+    Files of a folder that are not photos or videos are appended to
+    ``skipped`` as ``(path, reason)``. Two inputs that would write one path
+    raise :class:`FuzzyError` before anything is written.
     """
+    skipped = [] if skipped is None else skipped
+    if any(remote.is_uri(str(i)) for i in inputs) or remote.is_uri(str(output)):
+        jobs = _plan_uris([str(i) for i in inputs], None if output is None else str(output), save_mask, skipped)
+    else:
+        jobs = _plan_paths(inputs, output, save_mask, skipped)
+    check_collisions([(Path(j.input), [Path(p) for p in (j.output if method != "none" or j.video else None, j.mask)
+                                       if p is not None]) for j in jobs])
+    return jobs
+
+
+def _plan_paths(inputs, output, save_mask: bool, skipped: list) -> list[Job]:
+    """:func:`plan` for local paths only."""
     video_exts = video_extensions()
     files = expand_inputs([Path(i) for i in inputs], image_io.EXTENSIONS | video_exts, skipped)
     out = Path(output) if output is not None else None
@@ -77,8 +91,38 @@ def plan(inputs, output: str | Path | None = None, *, method: str = "scramble", 
         dst = plan_output(src, rel, out, many, suffix)
         mask = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
         jobs.append(Job(str(src), str(dst), None if mask is None else str(mask), video))
-    check_collisions([(Path(j.input), [Path(p) for p in (j.output if method != "none" or j.video else None, j.mask)
-                                       if p is not None]) for j in jobs])
+    return jobs
+
+
+def _plan_uris(inputs: list[str], output: str | None, save_mask: bool, skipped: list) -> list[Job]:
+    """:func:`plan` when an input or the output is a URI (the kind of file is told by its extension)."""
+    video_exts = video_extensions()
+    files: list[tuple[str, str]] = []
+    for item in inputs:
+        if remote.is_uri(item):
+            files += remote.expand(item, image_io.EXTENSIONS | video_exts, skipped)
+        else:
+            files += [(str(p), rel.as_posix()) for p, rel in expand_inputs([Path(item)], image_io.EXTENSIONS | video_exts,
+                                                                           skipped)]
+    many = len(files) > 1 or any(not remote.is_uri(i) and Path(i).is_dir() for i in inputs) or \
+        any(remote.is_uri(i) and rel != PurePosixPath(src).name for i in inputs for src, rel in files[:1])
+    jobs = []
+    for src, rel in files:
+        ext = PurePosixPath(src).suffix.lower()
+        video = ext in video_exts and ext not in image_io.EXTENSIONS
+        suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(Path(PurePosixPath(src).name), ""))
+        name = str(PurePosixPath(rel).with_suffix(suffix)) if suffix else rel
+        if output is None:
+            dst = remote.sibling(src, suffix) if remote.is_uri(src) else str(default_output(Path(src), suffix))
+        elif many or output.endswith("/") or (not remote.is_uri(output) and Path(output).is_dir()):
+            dst = remote.join(output, name) if remote.is_uri(output) else str(Path(output) / name)
+        else:
+            dst = output
+        mask = None
+        if save_mask:
+            head, _, tail = dst.rpartition("/")
+            mask = f"{head}/{PurePosixPath(tail).stem}_mask.png" if head else f"{PurePosixPath(tail).stem}_mask.png"
+        jobs.append(Job(src, dst, mask, video))
     return jobs
 
 
@@ -131,21 +175,15 @@ class Worker:
         from ..obfuscate import PrivacyWarning
 
         t0 = time.perf_counter()
-        src, dst = Path(job.input), Path(job.output)
-        mask = Path(job.mask) if job.mask else None
+        src = job.input
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore")
             warnings.simplefilter("always", PrivacyWarning)
             try:
-                if self.settings.method != "none" or job.video:
-                    check_distinct(src, dst)  # "would overwrite the input" says more than "exists"
-                    check_free(dst, self.overwrite)
-                if mask is not None:
-                    check_free(mask, self.overwrite)
-                if job.video:
-                    res = anonymize_video(self.anonymizer("video"), src, dst, quiet=not self.progress)
+                if any(remote.is_uri(p) for p in (job.input, job.output, job.mask or "")):
+                    res = self._remote(job)
                 else:
-                    res = anonymize_photo(self.anonymizer("photo"), src, dst, save_mask=mask)
+                    res = self._local(job, Path(job.input), Path(job.output), Path(job.mask) if job.mask else None)
                 out = record(job, DONE, result=res, seconds=time.perf_counter() - t0)
             except FuzzyError as exc:
                 out = record(job, FAILED, str(exc), seconds=time.perf_counter() - t0)
@@ -162,3 +200,38 @@ class Worker:
         out["pid"] = os.getpid()
         out["threads"] = self.settings.threads
         return out
+
+    def _local(self, job: Job, src: Path, dst: Path, mask: Path | None):
+        """Anonymise local ``src`` into ``dst`` (and ``mask``); raises on failure."""
+        if self.settings.method != "none" or job.video:
+            check_distinct(src, dst)  # "would overwrite the input" says more than "exists"
+            check_free(dst, self.overwrite)
+        if mask is not None:
+            check_free(mask, self.overwrite)
+        if job.video:
+            return anonymize_video(self.anonymizer("video"), src, dst, quiet=not self.progress)
+        return anonymize_photo(self.anonymizer("photo"), src, dst, save_mask=mask)
+
+    def _remote(self, job: Job):
+        """A job with URIs: input copied into a private folder, outputs uploaded when complete."""
+        writes = [p for p in (job.output if self.settings.method != "none" or job.video else None, job.mask) if p]
+        if not self.overwrite:
+            for uri in writes:
+                if remote.is_uri(uri) and remote.exists(uri):
+                    raise FuzzyError(uri, "already exists; skipped (use --overwrite to replace it)")
+        with remote.private_folder() as tmp:
+            src = remote.download(job.input, tmp) if remote.is_uri(job.input) else Path(job.input)
+            (tmp / "out").mkdir()
+
+            def staged(p):
+                return None if p is None else tmp / "out" / PurePosixPath(p).name if remote.is_uri(p) else Path(p)
+
+            dst, mask = staged(job.output), staged(job.mask)
+            try:
+                res = self._local(job, src, dst, mask)
+            except FuzzyError as exc:  # name the URI, not the private copy
+                raise FuzzyError(job.input, str(exc).replace(f"{src}: ", "", 1).replace(str(src), job.input)) from None
+            for uri, local in ((job.mask, mask), (job.output, dst)):  # the output last: it says the file is done
+                if uri and remote.is_uri(uri) and local is not None and local.exists():
+                    remote.upload(local, uri)
+        return res

@@ -78,8 +78,12 @@ class RunLog:
 
     def is_finished(self, job, finished: dict[str, str]) -> bool:
         """Did an earlier run write ``job``'s output (same path, same settings), and is it still there?"""
+        from .remote import exists, is_uri
+
         out = finished.get(os.path.abspath(job.input))
-        return out is not None and os.path.abspath(out) == os.path.abspath(job.output) and os.path.exists(job.output)
+        if out is None or os.path.abspath(out) != os.path.abspath(job.output):
+            return False
+        return exists(job.output) if is_uri(job.output) else os.path.exists(job.output)
 
     def __enter__(self) -> RunLog:
         try:
