@@ -30,10 +30,11 @@ from typing import Iterable, Iterator
 
 from ..pipeline import Settings
 from .jobs import DONE, FAILED, SKIPPED, Job, Worker, plan, record
-from .local import run_local, split_threads
+from .local import default_workers, run_local, split_threads
 from .log import RunLog, settings_key
 
-__all__ = ["DONE", "FAILED", "SKIPPED", "Job", "RunLog", "Worker", "plan", "process", "run", "run_local",
+__all__ = ["DONE", "FAILED", "SKIPPED", "Job", "RunLog", "Worker", "default_workers", "plan", "process", "run",
+           "run_local",
            "settings_key", "split_threads"]
 
 
@@ -42,7 +43,8 @@ def process(jobs: Iterable[Job], settings: Settings, *, workers: int | None = No
             ray_cpus: int | None = None, progress: bool = False) -> Iterator[dict]:
     """Anonymise ``jobs``; yield one record per file as it finishes (and append it to ``log``).
 
-    ``workers``: processes (default: all cores) or, with ``ray``, actors
+    ``workers``: processes (default: all cores, at most one per GiB of
+    memory available, see :func:`~.local.default_workers`) or, with ``ray``, actors
     (default: the cluster's CPUs). ``ray``: None for the local pool, else a
     Ray address (``"auto"``, ``"ray://host:10001"``...) or ``"local"`` to
     start a local cluster (of ``ray_cpus`` CPUs, default all). With a
@@ -50,8 +52,6 @@ def process(jobs: Iterable[Job], settings: Settings, *, workers: int | None = No
     output is still there, are not redone (``skipped``) unless ``overwrite``.
     ``progress``: show a video's progress bar (one file, processed in this process).
     """
-    from ..detect._runtime import cores
-
     jobs = list(jobs)
     runlog = RunLog(log, settings_key(settings)) if log is not None else None
     finished = runlog.finished() if runlog is not None and not overwrite else {}
@@ -72,7 +72,7 @@ def process(jobs: Iterable[Job], settings: Settings, *, workers: int | None = No
             records = run_ray(todo, settings, address=None if ray == "local" else ray, workers=workers,
                               threads=threads, overwrite=overwrite, num_cpus=ray_cpus)
         else:
-            records = run_local(todo, settings, workers=workers or cores(), threads=threads, overwrite=overwrite,
+            records = run_local(todo, settings, workers=workers or default_workers(), threads=threads, overwrite=overwrite,
                                 progress=progress)
         for rec in records:
             if runlog is not None:

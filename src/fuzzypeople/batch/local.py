@@ -11,7 +11,8 @@ always knows which file a worker is on:
 
 * a file that fails is a ``failed`` record, and the worker goes on;
 * a worker that dies (killed, out of memory, a crash in native code) fails
-  only the file it held, and a new worker takes its place;
+  only the file it held, its temporary files are removed, and a new worker
+  takes its place;
 * Ctrl-C stops every worker (SIGTERM, which they turn into
   ``KeyboardInterrupt``: the file being written is discarded, see
   :func:`fuzzypeople.io.atomic.atomic_path`) and is raised again here.
@@ -20,7 +21,9 @@ always knows which file a worker is on:
 from __future__ import annotations
 
 import collections
+import contextlib
 import multiprocessing
+import os
 import queue
 import signal
 from typing import Iterable, Iterator
@@ -30,6 +33,31 @@ from .jobs import FAILED, Job, Worker, record
 
 POLL = 0.5  # seconds between checks that the workers are alive
 STOP_WAIT = 15  # seconds a worker gets to discard its file after SIGTERM
+
+
+WORKER_MEMORY = 1 << 30  # bytes a worker may need: ~390 MiB measured for photos, ~550 MiB for video, plus big photos
+
+
+def default_workers() -> int:
+    """All cores, but no more workers than GiB of memory available (each holds its own models)."""
+    from ..detect._runtime import cores
+
+    return max(1, min(cores(), _available_memory() // WORKER_MEMORY))
+
+
+def _available_memory() -> int:
+    """Bytes of memory available (Linux MemAvailable; else free pages; else assume plenty)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62
 
 
 def split_threads(workers: int, cores: int) -> int:
@@ -102,6 +130,7 @@ class _Pool:
                     for wid in [w for w in self.busy if not self.procs[w][0].is_alive()]:
                         job = self.busy.pop(wid)
                         code = self.procs.pop(wid)[0].exitcode
+                        _remove_leftovers(job)
                         yield record(job, FAILED, f"{job.input}: the worker process died while on this file "
                                                   f"({_death(code)}); nothing written")
                         idle.append(self._start())
@@ -133,6 +162,18 @@ class _Pool:
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+
+
+def _remove_leftovers(job: Job) -> None:
+    """Delete the temporary files a killed worker was writing for ``job`` (it had no chance to)."""
+    from ..io.atomic import leftovers
+    from .remote import is_uri
+
+    for target in (job.output, job.mask):
+        if target and not is_uri(target):
+            for p in leftovers(target):
+                with contextlib.suppress(OSError):
+                    p.unlink()
 
 
 def _death(code: int | None) -> str:
