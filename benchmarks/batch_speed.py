@@ -17,7 +17,11 @@ Per configuration:
   before with ``ray.init(num_cpus=cores)``);
 * steady photos/s: files finished after each worker's first one, divided by
   the time between (model loading and warm-up left out), the figure that
-  matters for hundreds of thousands of photos.
+  matters for hundreds of thousands of photos;
+* CPU seconds of this process and its worker processes (not Ray's actors):
+  on a machine shared with other work, the wall-clock ratios only show what
+  share of the cores the run got, while CPU per photo shows what the
+  parallel run costs over one worker.
 
 Video: ``../shared/data/video/vtest.avi`` (795 frames, 768x576; ``--end``
 to cut it), whole-video tasks: the video alone (one task: extra workers
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -46,8 +51,15 @@ COCO = SHARED / "coco-people" / "images"
 VTEST = SHARED / "video" / "vtest.avi"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished (waited-for) children: local workers count, Ray actors do not."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(records, workers: int) -> dict:
-    """Consume ``records``; wall seconds, steady files/s (after each worker's first file), failures."""
+    """Consume ``records``; wall seconds, steady files/s (after each worker's first file), CPU s, failures."""
+    c0 = cpu_seconds()
     t0 = time.perf_counter()
     stamps, first_of, failed = [], set(), 0
     for rec in records:
@@ -61,7 +73,8 @@ def timed(records, workers: int) -> dict:
     steady_from = max(warm) if warm else 0.0
     later = [t for t, first in stamps if not first and t > steady_from]
     steady = len(later) / (later[-1] - steady_from) if len(later) >= 2 else float("nan")
-    return dict(files=len(stamps), wall=wall, rate=len(stamps) / wall, steady=steady, failed=failed)
+    cpu = cpu_seconds() - c0
+    return dict(files=len(stamps), wall=wall, rate=len(stamps) / wall, steady=steady, failed=failed, cpu=cpu)
 
 
 def main() -> None:
@@ -85,7 +98,7 @@ def main() -> None:
     settings = Settings(seed=1)
     tmp = Path(tempfile.mkdtemp(prefix="batch_speed."))
     print(f"{len(photos)} coco-people photos ({photos[0].name} .. {photos[-1].name}), {ncores} cores, "
-          f"machine possibly shared; outputs in {tmp}")
+          f"machine possibly shared (load average {os.getloadavg()[0]:.1f}); outputs in {tmp}")
 
     import cv2
 
@@ -99,8 +112,9 @@ def main() -> None:
         one_thread(kw)
         res = timed(batch.process(jobs, settings, **kw), kw.get("workers") or 1)
         cv2.setNumThreads(ncores)
+        cpu = f"{res['cpu']:6.1f} s" if "ray" not in kw else "   n/a  "
         print(f"  {name:28s} wall {res['wall']:6.1f} s  {res['rate']:5.2f} photos/s (with start-up)  "
-              f"steady {res['steady']:5.2f} photos/s  failed {res['failed']}", flush=True)
+              f"steady {res['steady']:5.2f} photos/s  CPU {cpu}  failed {res['failed']}", flush=True)
         return res
 
     configs = [("default", "default (1 proc, all cores)", dict(workers=1)),
@@ -143,6 +157,10 @@ def main() -> None:
     if "ray2" in rows:
         print(f"  {'ray 2 actors / local 2 workers (issue: >= 0.85)':62s} "
               f"{rows['ray2']['steady'] / rows['local2']['steady']:5.2f}x  ({rows['local2']['wall'] / rows['ray2']['wall']:.2f}x)")
+    print("CPU seconds per photo (start-up included; what 2 workers cost over 1, whatever else runs on the machine):")
+    for key in ("default", "unit", "local2"):
+        print(f"  {key:8s} {rows[key]['cpu'] / rows[key]['files']:.2f}")
+    print(f"load average after the photos: {os.getloadavg()[0]:.1f}")
 
     if args.no_video or not VTEST.exists():
         return
@@ -156,12 +174,14 @@ def main() -> None:
         (tmp / name).mkdir()
         jobs = batch.plan(inputs, tmp / name)
         one_thread(kw)
+        c = cpu_seconds()
         t = time.perf_counter()
         recs = list(batch.process(jobs, vset, **kw))
         took = time.perf_counter() - t
+        c = cpu_seconds() - c
         cv2.setNumThreads(ncores)
         bad = [r["error"] for r in recs if r["status"] != "done"]
-        print(f"  {name:34s} {took:6.1f} s for {len(jobs)} video{'s' * (len(jobs) > 1)}"
+        print(f"  {name:34s} {took:6.1f} s for {len(jobs)} video{'s' * (len(jobs) > 1)}, CPU {c:6.1f} s"
               + (f"  FAILED: {bad}" if bad else ""), flush=True)
         return took
 
@@ -175,6 +195,7 @@ def main() -> None:
     print(f"  {'2 videos: 2 workers / 1 single-threaded worker':52s} {v2_1 / v2_2:5.2f}x faster")
     print(f"  {'2 videos: 2 workers / default one after the other':52s} {2 * v_default / v2_2:5.2f}x faster")
     print(f"  (same bytes for the video, 1 and 2 workers: {_same(tmp, ['2 videos, 1 worker x 1 thread', '2 videos, 2 workers x 1 thread'])})")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -98,14 +98,17 @@ def _plan_uris(inputs: list[str], output: str | None, save_mask: bool, skipped: 
     """:func:`plan` when an input or the output is a URI (the kind of file is told by its extension)."""
     video_exts = video_extensions()
     files: list[tuple[str, str]] = []
+    folders = False
     for item in inputs:
         if remote.is_uri(item):
-            files += remote.expand(item, image_io.EXTENSIONS | video_exts, skipped)
+            found, folder = remote.expand(item, image_io.EXTENSIONS | video_exts, skipped)
+            files += found
         else:
             files += [(str(p), rel.as_posix()) for p, rel in expand_inputs([Path(item)], image_io.EXTENSIONS | video_exts,
                                                                            skipped)]
-    many = len(files) > 1 or any(not remote.is_uri(i) and Path(i).is_dir() for i in inputs) or \
-        any(remote.is_uri(i) and rel != PurePosixPath(src).name for i in inputs for src, rel in files[:1])
+            folder = Path(item).is_dir()
+        folders = folders or folder
+    many = len(files) > 1 or folders
     jobs = []
     for src, rel in files:
         ext = PurePosixPath(src).suffix.lower()

@@ -73,15 +73,15 @@ def join(base: str, rel: str) -> str:
     return base.rstrip("/") + "/" + rel
 
 
-def expand(uri: str, extensions: set[str], skipped: list) -> list[tuple[str, str]]:
-    """Files under ``uri`` (a folder, searched recursively, or one file) with their relative paths."""
+def expand(uri: str, extensions: set[str], skipped: list) -> tuple[list[tuple[str, str]], bool]:
+    """Files under ``uri`` with their relative paths, and whether ``uri`` is a folder (searched recursively)."""
     import pyarrow.fs as pafs
 
     fs, path = filesystem(uri)
     try:
         info = fs.get_file_info(path)
         if info.type == pafs.FileType.File:
-            return [(uri, PurePosixPath(path).name)]
+            return [(uri, PurePosixPath(path).name)], False
         if info.type == pafs.FileType.NotFound:
             raise FuzzyError(uri, "not found")
         found = []
@@ -96,7 +96,7 @@ def expand(uri: str, extensions: set[str], skipped: list) -> list[tuple[str, str
                 skipped.append((join(uri, rel), "looks like an output of fuzzypeople"))
             else:
                 found.append((join(uri, rel), rel))
-        return found
+        return found, True
     except OSError as exc:
         raise FuzzyError(uri, f"cannot list: {exc}") from None
 
