@@ -134,7 +134,9 @@ def record(job: Job, status: str, error: str | None = None, result=None, seconds
     """A run-log line for ``job`` (see :mod:`fuzzypeople.batch.log`)."""
     return {
         "input": job.input,
-        "output": job.output if status != FAILED else None,  # nothing written for a failed file
+        # what was written: nothing for a failed file, no photo with method "none" (its mask only)
+        "output": None if status == FAILED or (result is not None and result.output is None) else job.output,
+        "mask": job.mask if status == DONE else None,
         "status": status,
         "error": error,
         "people": None if result is None else int(result.people),

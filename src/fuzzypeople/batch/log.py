@@ -1,7 +1,8 @@
 """The run log (``--log run.jsonl``) and resuming from it.
 
 One JSON object per line and per file, appended as each file finishes:
-``input``, ``output`` (null if nothing was written), ``status`` (``done``,
+``input``, ``output`` (null if nothing was written), ``mask`` (with
+``--save-mask``), ``status`` (``done``,
 ``failed``, or ``skipped``: finished by an earlier run), ``error`` (the
 one-line reason of a failure, or null), ``people`` found, ``kept`` /
 ``hidden`` (with keep options), ``hidden_share``, ``seconds``, ``warnings``,
