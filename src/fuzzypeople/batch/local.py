@@ -12,7 +12,8 @@ always knows which file a worker is on:
 * a file that fails is a ``failed`` record, and the worker goes on;
 * a worker that dies (killed, out of memory, a crash in native code) fails
   only the file it held, its temporary files are removed, and a new worker
-  takes its place;
+  takes its place (unless workers keep dying with no file finished: then
+  the files left fail, with the reason);
 * Ctrl-C stops every worker (SIGTERM, which they turn into
   ``KeyboardInterrupt``: the file being written is discarded, see
   :func:`fuzzypeople.io.atomic.atomic_path`) and is raised again here.
@@ -33,6 +34,7 @@ from .jobs import FAILED, Job, Worker, record
 
 POLL = 0.5  # seconds between checks that the workers are alive
 STOP_WAIT = 15  # seconds a worker gets to discard its file after SIGTERM
+MAX_DEATHS = 3  # per worker: more deaths in a row than this, with no file finished, end the run
 
 
 WORKER_MEMORY = 1 << 30  # bytes a worker may need: ~390 MiB measured for photos, ~550 MiB for video, plus big photos
@@ -118,9 +120,14 @@ class _Pool:
             for _ in range(self.size):
                 self._start()
             idle = list(self.procs)
+            deaths = 0  # workers dead in a row, with no file finished between
             while todo or self.busy:
                 while idle and todo:
                     wid = idle.pop()
+                    if not self.procs[wid][0].is_alive():  # died between files: replace it, lose nothing
+                        self.procs.pop(wid)
+                        idle.append(self._start())
+                        continue
                     job = todo.popleft()
                     self.busy[wid] = job
                     self.procs[wid][1].put(job)
@@ -133,8 +140,15 @@ class _Pool:
                         _remove_leftovers(job)
                         yield record(job, FAILED, f"{job.input}: the worker process died while on this file "
                                                   f"({_death(code)}); nothing written")
-                        idle.append(self._start())
+                        deaths += 1
+                        if deaths > MAX_DEATHS * self.size:  # they cannot even start: stop, say why
+                            yield from (record(j, FAILED, f"{j.input}: not processed: {deaths} worker processes "
+                                                          f"died in a row ({_death(code)})") for j in todo)
+                            todo.clear()
+                        else:
+                            idle.append(self._start())
                     continue
+                deaths = 0
                 if wid in self.busy:
                     del self.busy[wid]
                     idle.append(wid)
