@@ -148,6 +148,11 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_half_written_file(tmp_path):
     time.sleep(1)
     assert not [p for p in _children_of(proc.pid)]  # no worker left running
 
+    again = run(src, "-o", out, "--workers", "2", "--log", log, "--seed", "1")  # resume
+    assert again.returncode == 0, again.stderr
+    assert f"{8 - len(done)} file" in again.stderr and f"{len(done)} finished by an earlier run" in again.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i:02d}.png" for i in range(8)]
+
 
 def test_a_worker_killed_fails_only_its_file_and_is_replaced(tmp_path):
     src, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "run.jsonl"
