@@ -163,6 +163,7 @@ def main() -> None:
     print(f"load average after the photos: {os.getloadavg()[0]:.1f}")
 
     if args.no_video or not VTEST.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
         return
     vset = settings if args.end is None else settings.replace(end=args.end)
     vdir = tmp / "videos"
