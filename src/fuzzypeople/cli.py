@@ -118,8 +118,8 @@ def main():
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input.")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())  # str: URIs keep their "//"
+@click.option("-o", "--output", type=click.Path(), help="Output file (one input) or folder (several inputs, or a folder). Default: NAME_anonymized.EXT beside each input. Inputs and output may be URIs (s3://bucket/photos/, through pyarrow's file systems).")
 @click.option("-m", "--method", type=click.Choice(METHOD_NAMES), default="scramble", show_default=True, help="How to hide people: scramble (Fuzzy People noise), pixelate, blur, solid colour, silhouette, erase (remove them: fill from the surroundings, in video from the background seen in other frames), none (detect only), or cloak (photos: leave faces visible but perturbed against face recognition, --cloak).")
 @click.option("--cloak", "cloak_mode", type=click.Choice(["low", "mid", "high"]), default="mid", show_default=True, help="--method cloak (photos): how strong the cloak is; stronger = more visible. Faces stay visible; see the README's Cloak section for what it does and does not protect against.")
 @click.option("--cloak-kept", is_flag=True, help="With --keep-faces (or --keep/--keep-main), photos: cloak the faces of the people kept (see --cloak) while everyone else is hidden.")
@@ -151,7 +151,10 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+@click.option("-j", "--workers", type=click.IntRange(1), default=None, metavar="N", help="Process this many files at once, each worker with its own models and cores / N inference threads (default: all cores, at most one per GiB of memory available; a video is one file). Outputs do not depend on it.")
+@click.option("--log", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE", help="Append one JSON line per file (input, output, status, error, people, seconds) to FILE. A later run with the same FILE skips the files it records as finished with the same options (unless --overwrite).")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]", help="Run on a Ray cluster (the fuzzypeople[ray] extra): --ray alone starts one on this machine, --ray auto or --ray ADDRESS joins a running one (every node must see the input and output paths, or give URIs). Put it after the inputs.")
+def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, workers, log, ray_address):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
     Every person found is hidden, whole body and face, in every frame of an
@@ -159,24 +162,16 @@ def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, blo
     written atomically with metadata stripped, and an existing output is
     only replaced with --overwrite. A file that cannot be read or analysed
     gets a one-line error and no output; the others are still processed,
-    and the exit status is 1.
+    and the exit status is 1. Files are processed in parallel (--workers,
+    or a Ray cluster with --ray), with the same outputs.
     """
     import warnings
 
     warnings.simplefilter("ignore")  # library warnings (Pillow's "Corrupt EXIF data"...) are not for users
+    from . import batch
     from .api import Anonymizer
-    from .io import image as image_io
-    from .io.paths import check_collisions, check_distinct, check_free, expand_inputs, plan_output
-    from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings, anonymize_photo, anonymize_video
+    from .pipeline import DEFAULT_DILATE, DEFAULT_EVERY, Settings
     from .track import DEFAULT_HOLD, DEFAULT_SWEEP
-
-    anonymizers: dict[str, Anonymizer] = {}
-
-    def anonymizer(kind: str) -> Anonymizer:
-        """One Anonymizer per kind of input (video: box masks, less tiling), made when first needed."""
-        if kind not in anonymizers:
-            anonymizers[kind] = Anonymizer(settings=settings.for_video() if kind == "video" else settings)
-        return anonymizers[kind]
 
     try:
         settings = Settings(
@@ -190,81 +185,56 @@ def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, blo
             tile_sweep=tile_sweep or DEFAULT_SWEEP, cloak=cloak_mode, cloak_kept=cloak_kept)
     except ValueError as exc:
         _fail(settings_error(exc))
-    try:
-        anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
-    except (ValueError, FuzzyError) as exc:
-        _fail(str(exc))
-    video_exts = _video_extensions()
+    if settings.keeps:
+        try:
+            Anonymizer(settings=settings).keeper()  # check the settings (and read --keep-faces) before touching any file
+        except (ValueError, FuzzyError) as exc:
+            _fail(str(exc))
     skipped: list = []
-    files = expand_inputs(list(inputs), image_io.EXTENSIONS | video_exts, skipped)
-    for path, reason in skipped:
-        click.echo(f"fuzzypeople: skipped {path}: {reason}", err=True)
-    if not files:
-        _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
-    many = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
-    plans = []
-    for src, rel in files:
-        video = src.suffix.lower() in video_exts and not image_io.is_photo(src)
-        suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(src, ""))
-        dst = plan_output(src, rel, output, many, suffix)
-        mask_path = dst.with_name(f"{dst.stem}_mask.{'mkv' if video else 'png'}") if save_mask else None
-        plans.append((src, video, dst, mask_path))
     try:  # two inputs written to one output: refused before anything is written
-        check_collisions([(src, [p for p in (dst if method != "none" or video else None, mask) if p is not None])
-                          for src, video, dst, mask in plans])
+        jobs = batch.plan(list(inputs), output, method=method, save_mask=save_mask, skipped=skipped)
     except FuzzyError as exc:
         _fail(str(exc))
-    t0, failed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0
-    _warn_once_on_weak_settings()
-    with _progress(len(files), quiet or len(files) == 1) as advance:
-        for src, video, dst, mask_path in plans:
-            try:
-                if method != "none" or video:
-                    check_distinct(src, dst)  # "would overwrite the input" says more than "exists"
-                    check_free(dst, overwrite)
-                if mask_path is not None:
-                    check_free(mask_path, overwrite)
-                if video and (method == "cloak" or cloak_kept):
-                    raise FuzzyError(src, "--method cloak is for photos (it takes seconds per face); videos are not cloaked")
-                if video:
-                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many, save_mask=mask_path)
+    for path, reason in skipped:
+        click.echo(f"fuzzypeople: skipped {path}: {reason}", err=True)
+    if not jobs:
+        _fail("no photos or videos found in " + ", ".join(map(str, inputs)))
+    many = len(jobs) > 1 or any(Path(i).is_dir() for i in inputs)
+    t0, failed, resumed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0, 0
+    warned: list[str] = []
+    records = batch.process(jobs, settings, workers=workers, ray=ray_address, log=log, overwrite=overwrite,
+                            progress=not (quiet or many))
+    with _progress(len(jobs), quiet or len(jobs) == 1) as advance:
+        try:
+            for rec in records:
+                if rec["status"] == batch.FAILED:
+                    failed += 1
+                    _error(rec["error"])
+                elif rec["status"] == batch.SKIPPED:
+                    resumed += 1
                 else:
-                    res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
-                people += res.people
-                kept += res.kept or 0
-                hidden += res.hidden or 0
-            except FuzzyError as exc:
-                failed += 1
-                _error(str(exc))
-            except KeyboardInterrupt:
-                _fail("interrupted; the file being written was discarded", code=130)
-            except MemoryError:
-                failed += 1
-                _error(f"{src}: not enough memory for this file; nothing written")
-            except OSError as exc:
-                failed += 1
-                _error(f"{src}: {(exc.strerror or str(exc)).lower()}; nothing written")
-            except Exception as exc:  # fail closed, but never a traceback
-                failed += 1
-                _error(f"{src}: unexpected {type(exc).__name__}: {exc}; nothing written")
-            advance()
+                    people += rec["people"]
+                    kept += rec["kept"] or 0
+                    hidden += rec["hidden"] or 0
+                for message in rec["warnings"][:1]:  # the first weak-setting warning of the run, once
+                    if not warned:
+                        warned.append(message)
+                        click.echo(f"fuzzypeople: warning: {message}", err=True)
+                advance()
+        except KeyboardInterrupt:
+            _fail("interrupted; the files being written were discarded", code=130)
+        except FuzzyError as exc:  # the log cannot be written, Ray is missing...
+            _fail(str(exc))
     if not quiet:
         took = time.perf_counter() - t0
-        done = len(files) - failed
+        done = len(jobs) - failed - resumed
         click.echo(f"{done} file{'s' * (done != 1)} anonymised, {people} {'person' if people == 1 else 'people'} found, "
                    + (f"{kept} kept, {hidden} hidden, " if settings.keeps else "")
                    + f"{took:.1f} s" + (f"; {failed} failed or skipped" if failed else "")
+                   + (f"; {resumed} finished by an earlier run (--log {log})" if resumed else "")
                    + (f"; {len(skipped)} other file{'s' * (len(skipped) != 1)} in the folders skipped" if skipped else ""),
                    err=True)
     sys.exit(1 if failed else 0)
-
-
-def _video_extensions() -> set[str]:
-    try:
-        from .io.video import EXTENSIONS
-    except ImportError:
-        return set()
-    return set(EXTENSIONS)
 
 
 def _progress(total: int, disabled: bool):
@@ -289,28 +259,6 @@ def _console():
     from rich.console import Console
 
     return Console(stderr=True)
-
-
-def _warn_once_on_weak_settings() -> None:
-    """Print the first :class:`~fuzzypeople.obfuscate.PrivacyWarning` (a --radius,
-    --block or --strength below what was measured safe for the people found) as
-    one line on stderr; later ones in the run are dropped."""
-    import warnings
-
-    from .obfuscate import PrivacyWarning
-
-    shown = []
-    default = warnings.showwarning
-
-    def show(message, category, *args, **kwargs):
-        if not issubclass(category, PrivacyWarning):
-            return default(message, category, *args, **kwargs)
-        if not shown:
-            shown.append(message)
-            click.echo(f"fuzzypeople: warning: {message}", err=True)
-
-    warnings.simplefilter("always", PrivacyWarning)
-    warnings.showwarning = show
 
 
 def _error(message: str) -> None:

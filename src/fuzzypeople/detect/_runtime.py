@@ -15,9 +15,46 @@ from .. import models
 from ..people import box_iou
 
 
+_THREADS: list[int] = []  # set by session_threads() while a detector stack loads
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def threads() -> int:
-    """Threads per inference session: FUZZYPEOPLE_THREADS, else all cores."""
-    return int(os.environ.get("FUZZYPEOPLE_THREADS", 0)) or (os.cpu_count() or 1)
+    """Threads per inference session: the :func:`session_threads` in force, else
+    FUZZYPEOPLE_THREADS, else all cores."""
+    if _THREADS:
+        return _THREADS[-1]
+    return int(os.environ.get("FUZZYPEOPLE_THREADS", 0)) or cores()
+
+
+@contextlib.contextmanager
+def session_threads(n: int | None):
+    """Sessions and interpreters created inside get ``n`` threads each (None: :func:`threads`' default).
+
+    Parallel workers split the cores between them this way
+    (:mod:`fuzzypeople.batch`: workers x threads = cores).
+
+    >>> with session_threads(1):
+    ...     threads()
+    1
+    """
+    if n is None:
+        yield
+        return
+    if int(n) < 1:
+        raise ValueError(f"threads must be >= 1, got {n}")
+    _THREADS.append(int(n))
+    try:
+        yield
+    finally:
+        _THREADS.pop()
 
 
 def onnx_session(name: str):

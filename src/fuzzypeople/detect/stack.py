@@ -22,6 +22,7 @@ import numpy as np
 from ..choices import parse_choices
 from ..people import BODY, People, box_iou, centres_inside
 from . import DETECTORS, load
+from ._runtime import session_threads
 
 TARGETS = ("bodies", "faces")
 DEFAULT_BODY = ("nanodet", "movenet")
@@ -116,6 +117,8 @@ class Stack:
         tile_windows: for those that can (``WINDOWED = True``): see the
             enlarged image in a few large windows instead of 416 px tiles.
         face_rule: add a body below every face that has none (needs both targets).
+        threads: inference threads of each model session (None: all cores,
+            or FUZZYPEOPLE_THREADS); parallel workers give each a share.
     """
 
     def __init__(
@@ -128,7 +131,13 @@ class Stack:
         tile_scale: float | None = None,
         face_rule: bool = True,
         tile_windows: bool = False,
+        threads: int | None = None,
     ):
+        with session_threads(threads):
+            self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows)
+
+    def _load(self, targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows) -> None:
+        """Load the detectors (their sessions get the threads in force)."""
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
         self.bodies = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -65,3 +66,26 @@ def atomic_path(target: str | Path, suffix: str | None = None):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def leftovers(target: str | Path) -> list[Path]:
+    """Temporary files that :func:`atomic_path` for ``target`` left behind because its process was killed.
+
+    A killed process (SIGKILL, out of memory) runs no clean-up; whoever
+    started it can remove these. Only names :func:`atomic_path` makes for
+    this very target match (``.STEM.`` + 8 random characters + an extension).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in [".a.k2j_9xq0.jpg", ".a.b.k2j_9xq0.jpg", "a.jpg", ".a.toolong12.jpg"]:
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> [p.name for p in leftovers(folder / "a.jpg")]
+    ['.a.k2j_9xq0.jpg']
+    """
+    target = Path(target)
+    pattern = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}(\.[^.]+)?")
+    try:
+        names = os.listdir(target.parent if str(target.parent) else ".")
+    except OSError:
+        return []
+    return sorted(target.parent / n for n in names if pattern.fullmatch(n))

@@ -104,6 +104,9 @@ class Settings:
             >= 32 px instead of 0.972 (tiles cut big people the whole-image
             pass missed into partial boxes that still get hidden) for 0.127
             instead of 0.134 of the background (benchmarks/detection.py).
+        threads: inference threads per model session (None = all cores, or
+            the FUZZYPEOPLE_THREADS variable); :mod:`fuzzypeople.batch` gives
+            each parallel worker cores / workers. The outputs do not depend on it.
 
     Who is kept (see :mod:`fuzzypeople.keep`):
         keep_faces: a folder of photos of the people to keep: a person whose
@@ -169,6 +172,7 @@ class Settings:
     tile_sweep: int = DEFAULT_SWEEP
     cloak: str = "mid"
     cloak_kept: bool = False
+    threads: int | None = None
 
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
@@ -185,6 +189,8 @@ class Settings:
             raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
         if self.tile_sweep < 1:
             raise ValueError("tile_sweep must be >= 1")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
         color = self.color
         if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
             raise ValueError(f"color must be three values 0-255, got {color!r}")
@@ -218,7 +224,8 @@ class Settings:
     def detector_options(self) -> dict:
         """Keyword arguments for :class:`fuzzypeople.detect.stack.Stack`."""
         kw: dict = dict(targets=self.targets, threshold=self.threshold, outline=not self.boxes,
-                        face_rule=self.face_rule, tile_scale=self.tile_scale, tile_windows=self.tile_windows)
+                        face_rule=self.face_rule, tile_scale=self.tile_scale, tile_windows=self.tile_windows,
+                        threads=self.threads)
         if self.body_detector:
             kw["body"] = self.body_detector
         if self.face_detector:
