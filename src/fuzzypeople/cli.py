@@ -108,7 +108,9 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep):
+@click.option("--segment-seconds", type=click.FloatRange(0, min_open=True), default=None, metavar="S", help="Video: cut each video into segments of about S seconds (at keyframes where near), anonymise them in parallel with an overlap at each seam, and join them into one file (frames, timestamps and audio kept).")
+@click.option("--workers", type=click.IntRange(1), default=None, metavar="N", help="Processes working in parallel (default: one per core); inference threads are shared out so that workers x threads = cores.")
+def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, segment_seconds, workers):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
     Every person found is hidden, whole body and face, in every frame of an
@@ -144,7 +146,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
             hold=DEFAULT_HOLD if hold is None else hold, keep_faces=keep_faces,
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
-            tile_sweep=tile_sweep or DEFAULT_SWEEP)
+            tile_sweep=tile_sweep or DEFAULT_SWEEP, segment_seconds=segment_seconds, workers=workers)
     except ValueError as exc:
         message = str(exc)
         for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
