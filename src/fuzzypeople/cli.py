@@ -109,7 +109,7 @@ def main():
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
 @click.option("--segment-seconds", type=click.FloatRange(0, min_open=True), default=None, metavar="S", help="Video: cut each video into segments of about S seconds (at keyframes where near), anonymise them in parallel with an overlap at each seam, and join them into one file (frames, timestamps and audio kept).")
-@click.option("--workers", type=click.IntRange(1), default=None, metavar="N", help="Processes working in parallel (default: one per core); inference threads are shared out so that workers x threads = cores.")
+@click.option("--workers", type=click.IntRange(1), default=None, metavar="N", help="Processes working in parallel on the segments of --segment-seconds (default: one per core); inference threads are shared out so that workers x threads = cores.")
 def run(inputs, output, method, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, segment_seconds, workers):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
