@@ -72,6 +72,31 @@ def test_seam_person_missed_by_the_detector_still_hidden(tmp_path, fake_stack):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("ext,extra,vfr", [
+    (".mp4", ("--start", "0.8", "--end", "3.3"), False),
+    (".mkv", (), True),
+    (".avi", (), False),
+    (".webm", (), False),
+])
+def test_containers_ranges_and_variable_rate_same_as_one_piece(tmp_path, fake_stack, ext, extra, vfr):
+    """Timestamps (also variable and cut by --start/--end), frame count and audio as in one piece."""
+    src = tmp_path / "walk.mp4"
+    make_video(src, frames=40, fps=10, vfr=vfr)
+    fake_stack["detector"] = FakeDetector(40)
+    whole, seg = tmp_path / f"whole{ext}", tmp_path / f"seg{ext}"
+    for out, more in ((whole, ()), (seg, ("--segment-seconds", "1", "--workers", "1"))):
+        r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--seed", "3", "-q", *extra, *more)
+        assert r.exit_code == 0, r.output
+    a, b = probe(whole), probe(seg)
+    assert len(b["frames"]) == len(a["frames"]) == (25 if extra else 40)
+    assert b["times"] == a["times"] and b["rate"] == a["rate"]
+    assert audio_of(seg) == audio_of(whole) and audio_of(seg)[1] > 0
+    offset = 8 if extra else 0
+    for i, frame in enumerate(b["frames"]):
+        assert hidden(frame, person_box(i + offset, 40)) > 0.9, f"frame {i}"
+    assert leftovers(tmp_path) == []
+
+
 def test_segmented_run_in_two_processes_keeps_frames_time_and_audio(tmp_path, clip_long):
     """Two worker processes, real detectors: the astronaut hidden on every frame as much as in one piece,
     audio and timestamps kept."""

@@ -509,6 +509,7 @@ class VideoWriter:
         out = self.out
         vout = self.vout = out.add_stream_from_template(template)
         vout.metadata.clear()
+        vout.codec_context.framerate = self.source.rate  # the stream's average rate, as begin() gives it
         vtb = Fraction(1, 1) / self.source.rate if self.cfr else self.source.video.time_base
         self.vtb = vout.time_base = vtb or Fraction(1, 90000)
         self._begin_streams(rotation)

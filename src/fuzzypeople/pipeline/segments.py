@@ -44,10 +44,14 @@ import numpy as np
 
 from ..errors import FuzzyError
 from ..io.atomic import write_failure
-from ..io.video import VideoIndex, VideoReader, VideoWriter, open_file, video_index, why
+from ..io.video import DEFAULT_VIDEO_CODEC, VIDEO_CODEC, VideoIndex, VideoReader, VideoWriter, open_file, video_index, why
 from .result import Result
 from .settings import Settings
 
+# The segments' own files: Matroska does not store the decoding timestamps of B-frames the join needs,
+# and AVI stores a frame counter that restarts in each file, so .mkv and .avi outputs are made of MP4
+# segments (the output's encoder and settings; MP4 keeps every timestamp).
+PART_CONTAINER = {".mkv": ".mp4", ".avi": ".mp4"}
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,10 @@ def anonymize_segmented(stages, src: Path, dst: Path, settings: Settings, *, sta
     if len(segments) < 2:
         return None
     seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)
-    part_settings = settings.replace(seed=int(seed), audio=False, start=None, end=None, segment_seconds=None)
+    ext = dst.suffix.lower()
+    codec = settings.codec or VIDEO_CODEC.get(ext, DEFAULT_VIDEO_CODEC)  # the output's encoder in every part
+    part_settings = settings.replace(seed=int(seed), audio=False, start=None, end=None, segment_seconds=None,
+                                     codec=codec)
     workers = min(settings.workers or os.cpu_count() or 1, len(segments))
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +148,7 @@ def anonymize_segmented(stages, src: Path, dst: Path, settings: Settings, *, sta
     except OSError as exc:
         raise write_failure(dst, exc) from None
     try:
-        tasks = [(str(src), str(folder / f"{s.index:05d}{dst.suffix}"), s) for s in segments]
+        tasks = [(str(src), str(folder / f"{s.index:05d}{PART_CONTAINER.get(ext, ext)}"), s) for s in segments]
         done = _run(stages, part_settings, tasks, workers, quiet)
         frames = sum(d["frames"] for d in done)
         _join(src, dst, [t[1] for t in tasks], settings, start, end, frames)
