@@ -83,7 +83,7 @@ def main():
             if name not in best or wall < best[name][0]:
                 best[name] = (wall, cpu)
     print()
-    print(f"| setting | s wall | s CPU | frames/s |")
+    print("| setting | s wall | s CPU | frames/s |")
     print("|---|---|---|---|")
     for name, (wall, cpu) in best.items():
         print(f"| {name} | {wall:.1f} | {cpu:.1f} | {n / wall:.1f} |")

@@ -13,7 +13,7 @@ import av
 import cv2
 import numpy as np
 import pytest
-from test_video import MAGENTA, FakeDetector, cli, fake_stack, hidden, make_video, person_box, probe  # noqa: F401 (fixture)
+from test_video import MAGENTA, FakeDetector, cli, hidden, make_video, person_box, probe
 
 from fuzzypeople import Anonymizer, Settings
 from fuzzypeople.errors import FuzzyError
@@ -21,6 +21,24 @@ from fuzzypeople.io.video import video_index
 from fuzzypeople.pipeline.segments import plan
 
 VTEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
+
+
+@pytest.fixture
+def fake_stack(monkeypatch):
+    """Make every Anonymizer of this process use a stand-in detector (set ``["detector"]``), as in test_video."""
+    holder = {}
+
+    class FakeStack:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, rgb):
+            return holder["detector"](rgb)
+
+    import fuzzypeople.api
+
+    monkeypatch.setattr(fuzzypeople.api, "Stack", FakeStack)
+    return holder
 
 
 def audio_of(path):

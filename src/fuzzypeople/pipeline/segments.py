@@ -37,6 +37,8 @@ import random
 import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +46,16 @@ import numpy as np
 
 from ..errors import FuzzyError
 from ..io.atomic import write_failure
-from ..io.video import DEFAULT_VIDEO_CODEC, VIDEO_CODEC, VideoIndex, VideoReader, VideoWriter, open_file, video_index, why
+from ..io.video import (
+    DEFAULT_VIDEO_CODEC,
+    VIDEO_CODEC,
+    VideoIndex,
+    VideoReader,
+    VideoWriter,
+    open_file,
+    video_index,
+    why,
+)
 from .result import Result
 from .settings import Settings
 
@@ -178,15 +189,41 @@ def _run(stages, settings: Settings, tasks: list, workers: int, quiet: bool) -> 
                 results.append(_segment(stages, settings, *task))
                 advance(task[2].frames)
             return results
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding inference threads
+        # spawn: no fork of a process holding inference threads. A worker that dies (killed, out of
+        # memory) breaks the pool and fails the run, where multiprocessing.Pool would wait forever.
+        ctx = multiprocessing.get_context("spawn")
         results = [None] * len(tasks)
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(settings, inference_threads(workers))) as pool:
-            for k, report in pool.imap_unordered(_worker, list(enumerate(tasks))):
+        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(settings, inference_threads(workers)))
+        try:
+            futures = {pool.submit(_worker, item): item[0] for item in enumerate(tasks)}
+            for future in as_completed(futures):
+                try:
+                    k, report = future.result()
+                except BrokenProcessPool:
+                    raise FuzzyError(tasks[0][0], "a worker process stopped (killed, out of memory, or its models "
+                                                     "could not load); nothing written") from None
                 if "error" in report:
-                    raise FuzzyError(None, report["error"])  # the pool is terminated on the way out
+                    raise FuzzyError(None, report["error"])
                 results[k] = report
                 advance(tasks[k][2].frames)
+        except BaseException:
+            _stop(pool)
+            raise
+        pool.shutdown()
         return results
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and end the worker processes now (not after their segments)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.join(5)
 
 
 _STAGES = None  # the worker process's Anonymizer
@@ -310,7 +347,13 @@ def _progress(label: str, total: int, quiet: bool):
         yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(TextColumn(f"{Path(label).name} (segments)"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), transient=True, console=Console(stderr=True)) as bar:
