@@ -131,10 +131,11 @@ def plan(index: VideoIndex, seconds: float, *, start: float | None = None, end: 
 
 
 def anonymize_segmented(stages, src: Path, dst: Path, settings: Settings, *, start: float | None,
-                        end: float | None, quiet: bool = False) -> Result | None:
+                        end: float | None, stream, quiet: bool = False) -> Result | None:
     """Anonymise ``src`` into ``dst`` in segments (see the module); None if it is too short to cut.
 
-    ``stages`` (an :class:`~fuzzypeople.Anonymizer`) is used as it is with one
+    ``stream`` is :func:`.video.stream` (passed in: this module is below
+    video.py). ``stages`` (an :class:`~fuzzypeople.Anonymizer`) is used as it is with one
     worker; with more, each process builds its own from ``settings``.
     """
     t0 = time.perf_counter()
@@ -160,7 +161,7 @@ def anonymize_segmented(stages, src: Path, dst: Path, settings: Settings, *, sta
         raise write_failure(dst, exc) from None
     try:
         tasks = [(str(src), str(folder / f"{s.index:05d}{PART_CONTAINER.get(ext, ext)}"), s) for s in segments]
-        done = _run(stages, part_settings, tasks, workers, quiet)
+        done = _run(stages, part_settings, tasks, workers, quiet, stream)
         frames = sum(d["frames"] for d in done)
         _join(src, dst, [t[1] for t in tasks], settings, start, end, frames)
     finally:
@@ -179,14 +180,14 @@ def inference_threads(workers: int) -> int:
     return int(os.environ.get("FUZZYPEOPLE_THREADS", 0)) or max(1, (os.cpu_count() or 1) // workers)
 
 
-def _run(stages, settings: Settings, tasks: list, workers: int, quiet: bool) -> list[dict]:
+def _run(stages, settings: Settings, tasks: list, workers: int, quiet: bool, stream) -> list[dict]:
     """Every segment anonymised into its file; their reports, in order. Raises the first failure."""
     total = sum(t[2].frames for t in tasks)
     with _progress(str(tasks[0][0]), total, quiet) as advance:
         if workers == 1:
             results = []
             for task in tasks:
-                results.append(_segment(stages, settings, *task))
+                results.append(_segment(stream, stages, settings, *task))
                 advance(task[2].frames)
             return results
         # spawn: no fork of a process holding inference threads. A worker that dies (killed, out of
@@ -194,7 +195,7 @@ def _run(stages, settings: Settings, tasks: list, workers: int, quiet: bool) -> 
         ctx = multiprocessing.get_context("spawn")
         results = [None] * len(tasks)
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(settings, inference_threads(workers)))
+                                   initargs=(type(stages), settings, inference_threads(workers), stream))
         try:
             futures = {pool.submit(_worker, item): item[0] for item in enumerate(tasks)}
             for future in as_completed(futures):
@@ -226,10 +227,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.join(5)
 
 
-_STAGES = None  # the worker process's Anonymizer
+_WORKER: tuple = ()  # in a worker process: (its Anonymizer, video.stream)
 
 
-def _init_worker(settings: Settings, threads: int) -> None:
+def _init_worker(make, settings: Settings, threads: int, stream) -> None:
     """In each worker process: its share of the cores, then the models, once."""
     import signal
 
@@ -238,27 +239,24 @@ def _init_worker(settings: Settings, threads: int) -> None:
     import cv2
 
     cv2.setNumThreads(threads)
-    from ..api import Anonymizer
-
-    global _STAGES
-    _STAGES = Anonymizer(settings=settings)
+    global _WORKER
+    _WORKER = (make(settings=settings), stream)  # make: the caller's Anonymizer class
 
 
 def _worker(item) -> tuple[int, dict]:
     """One segment in a worker process; a failure comes back as a one-line message."""
     k, task = item
     try:
-        return k, _segment(_STAGES, _STAGES.settings, *task)
+        stages, stream = _WORKER
+        return k, _segment(stream, stages, stages.settings, *task)
     except FuzzyError as exc:
         return k, {"error": str(exc)}
     except Exception as exc:  # fail closed, with a reason the parent can print
         return k, {"error": f"{task[0]}: segment {k + 1}: unexpected {type(exc).__name__}: {exc}; nothing written"}
 
 
-def _segment(stages, settings: Settings, src: str, part: str, seg: Segment) -> dict:
-    """Anonymise one segment (with its overlap) into ``part``; checks it wrote exactly its frames."""
-    from .video import stream
-
+def _segment(stream, stages, settings: Settings, src: str, part: str, seg: Segment) -> dict:
+    """Anonymise one segment (with its overlap) into ``part`` with ``stream``; checks it wrote exactly its frames."""
     start, end = seg.read
     with VideoReader(open_file(src), src, start=start, end=end, audio=False) as reader:
         done = stream(stages, reader, part, settings, quiet=True, window=seg.window)

@@ -77,7 +77,7 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
     if settings.segment_seconds:
         from .segments import anonymize_segmented
 
-        res = anonymize_segmented(stages, src, dst, settings, start=start, end=end, quiet=quiet)
+        res = anonymize_segmented(stages, src, dst, settings, start=start, end=end, stream=stream, quiet=quiet)
         if res is not None:
             return res  # else too short to cut: one piece
     with VideoReader(open_file(src), src, start=start, end=end, audio=settings.audio) as reader:
