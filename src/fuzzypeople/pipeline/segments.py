@@ -2,28 +2,33 @@
 
 ``anonymize_video(..., segment_seconds=S)`` (``--segment-seconds S``) comes
 here. :func:`plan` reads the file's packets (nothing decoded) and cuts its
-frames into segments of about ``S`` seconds, at a keyframe where one falls
-within ``S/4`` of the cut, else at the nearest frame (its worker then decodes
-from the keyframe before, and throws those frames away). Each segment is one
-task for a pool of processes, each holding one
-:class:`~fuzzypeople.Anonymizer` (models loaded once per process) and an equal
-share of the cores for inference (workers x threads = cores).
+frames into segments of about ``S`` seconds. Cuts fall on the detection
+cadence (a multiple of ``every`` x ``tile_sweep`` frames from the first), so
+a segment's first frame is one the detector analyses with every tile, in
+one piece as in segments. They need not be at the source's keyframes: the
+output is re-encoded anyway, and each worker's decoder seeks to the keyframe
+before the frames it reads. Each segment is one task for a pool of
+processes, each holding one :class:`~fuzzypeople.Anonymizer` (models loaded
+once per process) and an equal share of the cores for inference (workers x
+threads = cores).
 
 A worker runs the ordinary video pipeline (:func:`.video.stream`) on its
-segment plus an *overlap*: it starts ``hold + every + lookahead`` frames
-before the segment, so the tracker knows who was there and keeps hiding
-people the detector misses at the seam as it would in one piece, and reads
-``every + lookahead`` frames past its end, so the last frames get the same
-look-ahead as any other. Only the segment's own frames are written, with
-their original timestamps, and its first frame gets a fresh detection. The
+segment plus an *overlap*: it starts at least ``max(hold, every +
+lookahead) + every`` frames before the segment, on the same cadence as one
+piece, so the tracker knows who was there and keeps hiding people the
+detector misses at the seam as it would in one piece, and reads ``every +
+lookahead`` frames past its end, so the last frames get the same look-ahead
+as any other. Only the segment's own frames are written, with their
+original timestamps; its first frame gets a fresh detection whatever the
+cadence (:meth:`~fuzzypeople.track.TemporalMasker.analyse_next`). The
 scramble uses one seed for the whole video, as in one piece.
 
-The join copies the segments' encoded video packets (same encoder and
-settings in every segment, each starting with a keyframe) into one file,
-with the source's audio (copied or re-encoded exactly as in one piece) and
-timestamps; the frame count of the result is checked with PyAV against the
-source before it is renamed into place. A failure anywhere leaves no output
-and no segment files.
+The join copies the segments' encoded video packets (the output's encoder
+and settings in every segment, each starting with a keyframe) into one
+file, with the source's audio (copied or re-encoded as in one piece) and
+timestamps; the frames of the result are counted with PyAV before it is
+renamed into place. A failure anywhere (a segment, a worker process that
+dies, the join) leaves no output and no segment files.
 """
 
 from __future__ import annotations
