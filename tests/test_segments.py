@@ -207,3 +207,18 @@ def test_street_video_segmented_matches_whole_run_at_the_seams(tmp_path):
     everywhere = np.mean([magenta(f).mean() for _, f in fb])
     assert 0.05 < everywhere < 0.5  # people were found and hidden, the street was not
     assert leftovers(tmp_path) == []
+
+
+def test_analyse_next_adds_a_detection_without_moving_the_cadence():
+    from fuzzypeople.masks import build_mask
+    from fuzzypeople.people import People
+    from fuzzypeople.track import TemporalMasker
+
+    seen, fresh = [], []
+    m = TemporalMasker(lambda rgb: seen.append(int(rgb[0, 0, 0])) or People.empty(), build_mask, every=4)
+    for i in range(14):
+        if i == 6:
+            m.analyse_next(lambda rgb: fresh.append(int(rgb[0, 0, 0])) or People.empty())
+        m.push(i, np.full((8, 8, 3), i, np.uint8))
+    m.flush()
+    assert seen == [0, 4, 8, 12, 13] and fresh == [6]
