@@ -316,6 +316,41 @@ def read_video(path):
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
+def test_erase_video_fills_the_opening_frames_from_the_background_seen_later(tmp_path):
+    """A person standing in the first frames, walking off later: the background model is primed
+    with frames from the whole clip, so frame 0 gets the real background, not an inpainted smear."""
+    from fuzzypeople import Anonymizer
+
+    rng = np.random.default_rng(1)
+    bg = cv2.GaussianBlur(rng.integers(0, 255, (120, 240, 3), dtype=np.uint8), (0, 0), 2)
+    frames = []
+    for i in range(30):
+        img = bg.copy()
+        x = 10 if i < 10 else min(10 + 8 * (i - 10), 200)  # stands, then walks right
+        img[30:90, x : x + 30] = (255, 0, 0)
+        frames.append(img)
+    src = tmp_path / "walk.mkv"
+    write_video(src, frames)
+    anon = Anonymizer("erase", dilate=0)
+
+    def detector(rgb):
+        x = int(np.argmax((rgb[60] == (255, 0, 0)).all(axis=1)))
+        return People([[x, 30, x + 30, 90]], [1.0], ["body"])
+
+    anon.detector = detector
+    anon.anonymize_video(src, tmp_path / "out.mkv", codec="ffv1")
+    out = read_video(tmp_path / "out.mkv")
+    assert len(out) == 30
+    first = out[0].astype(int)
+    codec_error = np.abs(first[30:90, 120:150] - bg[30:90, 120:150]).mean()  # untouched background, re-encoded
+    filled_error = np.abs(first[30:90, 10:40] - bg[30:90, 10:40]).mean()
+    assert filled_error < codec_error + 1  # the background itself, seen later in the clip
+    inpainted = Anonymizer("erase", dilate=0)
+    inpainted.detector = detector
+    alone = inpainted.anonymize(frames[0]).astype(int)  # what frame 0 would get without the rest of the clip
+    assert np.abs(alone[30:90, 10:40] - bg[30:90, 10:40]).mean() > filled_error + 3
+
+
 @pytest.fixture(scope="module")
 def pair_video(pair, tmp_path_factory):
     """Six frames of the pair photo, halved, Grace Hopper stepping right 4 px a frame (lossless)."""

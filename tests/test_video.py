@@ -117,6 +117,35 @@ def test_video_keeps_frames_rate_and_audio_and_strips_metadata(clip, tmp_path):
     assert "1 file anonymised" in r.stderr
 
 
+def test_save_mask_writes_a_mask_video_frame_for_frame(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    r = run(clip, "-o", out, "--save-mask", "--method", "solid", "--color", "255,0,255", "-q")
+    assert r.returncode == 0, r.stderr
+    mask_path = tmp_path / "out_mask.mkv"
+    masks, after = probe(mask_path), probe(out)
+    assert set(masks["streams"]) == {"video"}  # no audio in the mask video
+    assert len(masks["frames"]) == len(after["frames"]) == 12
+    assert masks["times"] == after["times"]
+    with av.open(str(mask_path)) as c:
+        assert c.streams.video[0].codec_context.name == "ffv1"
+        grey = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    for i, (m, frame) in enumerate(zip(grey, after["frames"])):
+        assert set(np.unique(m)) <= {0, 255}  # lossless: exactly white or black
+        x1, y1, x2, y2 = person_box(i, 12)
+        assert (m[y1 + 8 : y2 - 8, x1 + 8 : x2 - 8] == 255).mean() > 0.9  # the astronaut is in the mask
+        magenta = (np.abs(frame.astype(int) - MAGENTA).sum(axis=2) < 60)
+        painted = m == 255
+        assert (magenta[painted]).mean() > 0.9 and (~magenta[~painted]).mean() > 0.97  # the mask is what was painted
+
+
+def test_save_mask_of_a_video_must_be_mkv(clip, tmp_path):
+    from fuzzypeople import Anonymizer
+
+    with pytest.raises(Exception, match="lossless .mkv"):
+        Anonymizer("solid").anonymize_video(clip, tmp_path / "o.mp4", save_mask=tmp_path / "m.mp4")
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "m.mp4").exists()
+
+
 def test_no_audio_and_keep_metadata(clip, tmp_path):
     out = tmp_path / "out.mkv"
     r = run(clip, "-o", out, "--no-audio", "--keep-metadata", "-q")
@@ -351,3 +380,21 @@ def test_cam_from_a_stream_stops_at_frames(tmp_path, clip):
     r = run("cam", clip, "-o", tmp_path / "c.mkv", "--frames", "5", "-q")
     assert r.returncode == 0, r.stderr
     assert len(probe(tmp_path / "c.mkv")["frames"]) == 5
+
+
+def test_cam_keeps_the_main_person_and_checks_keep_options_first(tmp_path, clip):
+    """cam takes the keep options and treats a stream exactly as a video file (same settings, same frames)."""
+    r = run("cam", clip, "-o", tmp_path / "k.mkv", "--frames", "6", "--keep-main", "--method", "solid", "-q")
+    assert r.returncode == 0, r.stderr
+    f = run(clip, "-o", tmp_path / "f.mkv", "--end", "0.6", "--keep-main", "--method", "solid")
+    assert f.returncode == 0 and "1 kept" in f.stderr, f.stderr
+    live, file = probe(tmp_path / "k.mkv")["frames"], probe(tmp_path / "f.mkv")["frames"]
+    assert len(live) == len(file) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(live, file))
+    none = run("cam", clip, "-o", tmp_path / "n.mkv", "--frames", "6", "--method", "solid", "-q")
+    assert none.returncode == 0
+    assert not all(np.array_equal(a, b) for a, b in zip(probe(tmp_path / "n.mkv")["frames"], live))  # keeping changed it
+    r = run("cam", clip, "-o", tmp_path / "bad.mkv", "--keep-faces", tmp_path / "nowhere")
+    assert r.returncode == 1 and "--keep-faces" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert not (tmp_path / "bad.mkv").exists()

@@ -183,13 +183,15 @@ class Anonymizer:
         return pipeline.anonymize_photo(self, src, dst, self.settings.replace(**changes), save_mask=save_mask)
 
     def anonymize_video(self, src: str | Path, dst: str | Path | None = None, *, quiet: bool = True,
-                        **changes) -> Result:
+                        save_mask: str | Path | None = None, **changes) -> Result:
         """Anonymise one video file into ``dst`` (default ``NAME_anonymized.EXT`` beside it).
 
         Frame count, frame rate, timestamps, rotation and audio are kept,
         metadata stripped (see :mod:`fuzzypeople.io.video`). Settings fields
         given as keywords (``every=2``, ``start="0:10"``, ``crf=23``...)
-        apply to this video only; ``quiet=False`` shows a progress bar.
+        apply to this video only; ``quiet=False`` shows a progress bar;
+        ``save_mask="NAME.mkv"`` also writes every frame's mask as a lossless
+        greyscale video.
         Video tiles people at 1.0x by default on the command line: use
         ``Anonymizer(settings=Settings().for_video())`` for the same.
 
@@ -206,7 +208,7 @@ class Anonymizer:
         >>> res.output.name, res.people
         ('grey_anonymized.mkv', 0)
         """
-        return pipeline.anonymize_video(self, src, dst, quiet=quiet, **changes)
+        return pipeline.anonymize_video(self, src, dst, quiet=quiet, save_mask=save_mask, **changes)
 
 
 def grow_boxes(people: People, shape: tuple[int, int], grow: dict[str, float] = GROW) -> People:

@@ -44,6 +44,29 @@ def _targets(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+def keep_options(command):
+    """The options that choose who is kept and where hiding happens (``run`` and ``cam``)."""
+    options = [
+        click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else."),
+        click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else."),
+        click.option("--keep", "keep_n", type=click.IntRange(0), default=0, metavar="N", help="Keep the N most prominent people."),
+        click.option("--region", multiple=True, metavar="X,Y,W,H", help="Hide only inside this rectangle (pixels; repeatable)."),
+        click.option("--exclude-region", multiple=True, metavar="X,Y,W,H", help="Never hide inside this rectangle (pixels; repeatable)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def settings_error(exc: ValueError) -> str:
+    """A Settings error in the words of the command line (``keep_faces ...`` -> ``--keep-faces ...``)."""
+    message = str(exc)
+    for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
+        if message.startswith(field):
+            return "--" + field.replace("_", "-") + message[len(field):]
+    return message
+
+
 class DefaultGroup(click.Group):
     """A group whose first argument, if not a command name, means ``run``."""
 
@@ -88,16 +111,12 @@ def main():
 @click.option("--tile-scale", type=click.FloatRange(0), default=None, metavar="SCALE", help="Small people: also look in overlapping tiles of the image enlarged this much (0 = whole image only, faster). Default: 1.5 for photos, 1.0 for video.")
 @click.option("--boxes", is_flag=True, help="Photos: hide whole body boxes instead of each body's traced outline (more scene lost). Video always hides boxes.")
 @click.option("--feather", type=click.IntRange(0), default=0, show_default=True, help="Soften the mask edge over this many pixels outside it.")
-@click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output.")
+@click.option("--save-mask", is_flag=True, help="Also write NAME_mask.png (white = hidden) beside each output; for a video NAME_mask.mkv, a lossless greyscale video of every frame's mask.")
 @click.option("--keep-metadata", is_flag=True, help="Keep EXIF/XMP/IPTC metadata (GPS and IPTC place names still removed). Default: strip all but the colour profile.")
 @click.option("--keep-gps", is_flag=True, help="With --keep-metadata, keep GPS location too.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist (default: such a file is skipped with a message, and the exit status is 1).")
 @click.option("--fail-safe", is_flag=True, help="If a photo or frame cannot be analysed, hide all of it instead of failing.")
-@click.option("--keep-faces", type=click.Path(path_type=Path), default=None, metavar="DIR", help="Keep the people whose face matches a photo in DIR (whole person left untouched); hide everyone else.")
-@click.option("--keep-main", is_flag=True, help="Keep the most prominent person (largest, most central); hide everyone else.")
-@click.option("--keep", "keep_n", type=click.IntRange(0), default=0, metavar="N", help="Keep the N most prominent people.")
-@click.option("--region", multiple=True, metavar="X,Y,W,H", help="Hide only inside this rectangle (pixels; repeatable).")
-@click.option("--exclude-region", multiple=True, metavar="X,Y,W,H", help="Never hide inside this rectangle (pixels; repeatable).")
+@keep_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary; errors only.")
 @click.option("--no-audio", is_flag=True, help="Video: drop the audio (default: kept, copied as is where the container allows).")
 @click.option("--crf", type=click.IntRange(0, 63), default=None, help="Video: quality, lower = better (default: 20 for H.264, 32 for VP9; quantiser 3 for AVI's MPEG-4).")
@@ -148,12 +167,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
             tile_sweep=tile_sweep or DEFAULT_SWEEP, segment_seconds=segment_seconds, workers=workers)
     except ValueError as exc:
-        message = str(exc)
-        for field in ("keep_faces", "exclude_region", "region"):  # Settings' field names as options
-            if message.startswith(field):
-                message = "--" + field.replace("_", "-") + message[len(field):]
-                break
-        _fail(message)
+        _fail(settings_error(exc))
     try:
         anonymizer("photo").keeper()  # check the settings (and read --keep-faces) before touching any file
     except (ValueError, FuzzyError) as exc:
@@ -171,7 +185,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
         video = src.suffix.lower() in video_exts and not image_io.is_photo(src)
         suffix = None if video else image_io.DEFAULT_OUTPUT.get(image_io.format_for(src, ""))
         dst = plan_output(src, rel, output, many, suffix)
-        mask_path = dst.with_name(f"{dst.stem}_mask.png") if save_mask else None
+        mask_path = dst.with_name(f"{dst.stem}_mask.{'mkv' if video else 'png'}") if save_mask else None
         plans.append((src, video, dst, mask_path))
     try:  # two inputs written to one output: refused before anything is written
         check_collisions([(src, [p for p in (dst if method != "none" or video else None, mask) if p is not None])
@@ -189,7 +203,7 @@ def run(inputs, output, method, radius, shape, seed, block, strength, color, tar
                 if mask_path is not None:
                     check_free(mask_path, overwrite)
                 if video:
-                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many)
+                    res = anonymize_video(anonymizer("video"), src, dst, quiet=quiet or many, save_mask=mask_path)
                 else:
                     res = anonymize_photo(anonymizer("photo"), src, dst, save_mask=mask_path)
                 people += res.people

@@ -405,10 +405,15 @@ class VideoWriter:
     """
 
     def __init__(self, dst: str | Path, source: VideoReader, *, codec: str | None = None, crf: int | None = None,
-                 keep_metadata: bool = False, keep_gps: bool = False):
+                 keep_metadata: bool = False, keep_gps: bool = False, mask: bool = False):
         self.dst = Path(dst)
         self.ext = self.dst.suffix.lower()
         self.source = source
+        # A mask video (``mask=True``): lossless greyscale FFV1 (white = hidden), same
+        # frames and timestamps as the output, no audio, no metadata; write() takes HxW masks.
+        self.mask = mask
+        if mask:
+            codec, crf, keep_metadata = "ffv1", None, False
         self.codec, self.crf = codec, crf
         self.keep_metadata, self.keep_gps = keep_metadata, keep_gps
         try:
@@ -486,7 +491,7 @@ class VideoWriter:
         rate = src.rate
         out = self.out
         vout = self.vout = out.add_stream(enc.codec, rate=rate, options=enc.options)
-        vout.width, vout.height, vout.pix_fmt = w, h, enc.pix_fmt
+        vout.width, vout.height, vout.pix_fmt = w, h, "gray" if self.mask else enc.pix_fmt
         vtb = Fraction(1, 1) / rate if self.cfr else src.video.time_base
         if vtb is None:
             vtb = Fraction(1, 90000)
@@ -526,7 +531,7 @@ class VideoWriter:
             vout.metadata.update(self._tags(src.video.metadata))
         if src.video.language:
             vout.metadata["language"] = src.video.language
-        if src.audio is not None:
+        if src.audio is not None and not self.mask:
             self.aout, self.audio_copy = self._add_audio(out)
             if not self.audio_copy:
                 ac = self.aout.codec_context
@@ -549,7 +554,7 @@ class VideoWriter:
 
     def audio(self, packet) -> None:
         """Pass one audio packet of ``source.audio`` through (copied or re-encoded)."""
-        if self.source.audio is None:
+        if self.source.audio is None or self.mask:
             return
         if self.vout is None:
             self.early_audio.append(packet)
@@ -557,10 +562,13 @@ class VideoWriter:
         self._mux_audio(packet)
 
     def write(self, rgb: np.ndarray, pts: int | None, t: float) -> None:
-        """Encode one RGB frame shown at ``t`` seconds (``pts`` in the source's time base, if any)."""
+        """Encode one RGB frame (a mask writer: one HxW mask) shown at ``t`` seconds (``pts`` in the source's time base, if any)."""
         import av
 
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        if self.mask:
+            frame = av.VideoFrame.from_ndarray(np.where(rgb, np.uint8(255), np.uint8(0)), format="gray")
+        else:
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
         if self.cfr:
             p = int(round(t * self.source.rate))
         else:

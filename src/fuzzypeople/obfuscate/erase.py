@@ -18,6 +18,9 @@ taken every :data:`STEP` frames, each with the pixels the mask did *not*
 cover, and fills each masked pixel with the per-pixel median of the samples
 where that pixel was seen; failing that, the last value ever seen there;
 failing that (the pixel was covered since the first frame), inpainting.
+Before the first frame, the pipeline primes the ring with :data:`SAMPLES`
+frames spread over the whole clip (:meth:`Background.prime`), so people
+standing in the opening frames are filled from what is behind them.
 Where the background around a masked region no longer matches the frame
 (the camera moved, the light changed) that region is inpainted instead, so a
 stale background is never pasted in.
@@ -145,6 +148,23 @@ class Background:
             self.valid[self.k] = free.reshape(-1)
             self.k = (self.k + 1) % self.samples
         self.frames += 1
+
+    def prime(self, image: np.ndarray, mask: np.ndarray) -> None:
+        """Take ``image`` (its pixels outside ``mask``) as one background sample, before the first frame.
+
+        The pipeline primes a video's model with frames spread over the whole
+        clip, so people standing in the first frames are filled from what is
+        behind them (seen later), not smeared by inpainting. Primed samples
+        leave the ring as the video's own samples arrive.
+        """
+        if self.shape != image.shape:
+            self._reset(image)
+        free = ~_grow(mask, MODEL_GROW)
+        cv2.copyTo(image, free.view(np.uint8), self.last)
+        self.seen |= free
+        self.buf[self.k] = image.reshape(self.buf.shape[1:])
+        self.valid[self.k] = free.reshape(-1)
+        self.k = (self.k + 1) % self.samples
 
     def background(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The background at flat pixel indices ``idx``: values (M, C), from samples (M,), ever seen (M,).

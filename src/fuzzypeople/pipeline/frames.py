@@ -111,7 +111,7 @@ class StillMasker:
 
 
 def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray, int]], masker, *,
-                     params=None, hide: bool = True) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+                     params=None, hide: bool = True, state=None) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
     """Anonymise a stream of frames, in order: detect -> track -> mask -> hide.
 
     This is the one place where a frame is anonymised: photos (one frame,
@@ -131,7 +131,9 @@ def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray,
 
     A method that keeps state across frames (``erase``'s background model)
     gets one fresh state per call, from ``stages.method_state()`` when the
-    stages have it: one per photo, one per video.
+    stages have it: one per photo, one per video; or ``state``, made and
+    prepared by the caller (a video's background model primed with frames
+    from the whole clip, :func:`fuzzypeople.pipeline.video.prime`).
 
     Yields ``(item, hidden pixels, mask)`` for every frame, in order, as soon
     as its mask is final (a tracking masker holds frames back a little).
@@ -139,7 +141,9 @@ def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray,
     """
 
     make_state = getattr(stages, "method_state", None)
-    state = make_state() if hide and make_state is not None else None
+    if state is None and hide and make_state is not None:
+        state = make_state()
+    state = state if hide else None
     extra = {} if state is None else {"state": state}
 
     def finish(ready):

@@ -48,12 +48,14 @@ class Stream:
 
 
 def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, settings: Settings | None = None, *,
-                    quiet: bool = False, **changes) -> Result:
+                    quiet: bool = False, save_mask: str | Path | None = None, **changes) -> Result:
     """Anonymise one video file into ``dst`` (default ``NAME_anonymized.EXT``).
 
     ``stages`` is a :class:`fuzzypeople.Anonymizer`; ``settings`` default to
     its own, with any field given as a keyword changed (``every=2``,
-    ``end="0:30"``...). ``quiet`` hides the progress bar. With
+    ``end="0:30"``...). ``quiet`` hides the progress bar. ``save_mask`` (a
+    ``.mkv`` path) also writes the mask of every frame as a lossless greyscale
+    video (white = hidden), frame for frame with the output. With
     ``segment_seconds`` the video is cut into segments anonymised by
     ``workers`` processes and joined (see :mod:`.segments`). Returns a
     :class:`~fuzzypeople.pipeline.result.Result`; raises :class:`FuzzyError`
@@ -75,15 +77,73 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
         raise FuzzyError(src, "--method none hides nothing, and videos get no mask file; choose a method")
     check_output(dst)
     if settings.segment_seconds:
+        if save_mask is not None:
+            raise FuzzyError(src, "--save-mask cannot be used with --segment-seconds (not implemented); "
+                                  "nothing written")
         from .segments import anonymize_segmented
 
         res = anonymize_segmented(stages, src, dst, settings, start=start, end=end, stream=stream, quiet=quiet)
         if res is not None:
             return res  # else too short to cut: one piece
+    if save_mask is not None:
+        save_mask = Path(save_mask)
+        check_distinct(src, save_mask)
+        if save_mask.suffix.lower() != ".mkv":
+            raise FuzzyError(save_mask, "a video's mask is written as a lossless .mkv (FFV1); name it NAME.mkv")
+        check_output(save_mask)
+    state = stages.method_state() if hasattr(stages, "method_state") else None
+    if hasattr(state, "prime"):  # erase: learn the background from the whole clip first
+        prime(stages, src, state, start, end)
     with VideoReader(open_file(src), src, start=start, end=end, audio=settings.audio) as reader:
-        done = stream(stages, reader, dst, settings, quiet=quiet)
-    return Result(src, dst, done.people, done.hidden_share, time.perf_counter() - t0, kept=done.kept,
+        done = stream(stages, reader, dst, settings, quiet=quiet, save_mask=save_mask, state=state)
+    return Result(src, dst, done.people, done.hidden_share, time.perf_counter() - t0, save_mask, kept=done.kept,
                   hidden=done.hidden)
+
+
+def prime(stages, src: Path, state, start: float | None = None, end: float | None = None) -> int:
+    """Prime a method's per-video ``state`` (erase's background) with frames spread over the clip.
+
+    ``state.samples`` frames, evenly spaced between ``start`` and ``end``
+    (seconds; default the whole video), are decoded, analysed like any frame
+    (every person found is left out, kept or not) and given to
+    ``state.prime(pixels, mask)``. Returns the number of frames used: 0 when
+    the video's length is unknown or it cannot be seeked (the state then
+    learns from the frames as they come, as for a live stream).
+    """
+    import av
+
+    used = 0
+    try:
+        with av.open(str(src)) as container:
+            video = container.streams.video[0]
+            tb = video.time_base
+            if video.duration is not None and tb:
+                duration = float(video.duration * tb)
+            elif container.duration:
+                duration = container.duration / 1e6
+            else:
+                return 0
+            first = float(video.start_time * tb) if video.start_time is not None and tb else 0.0
+            a = first + (start or 0.0)
+            b = first + min(end if end is not None else duration, duration)
+            n = int(getattr(state, "samples", 15))
+            for t in a + (np.arange(n) + 0.5) * (b - a) / n:
+                container.seek(int(t / tb) if tb else int(t * 1e6), stream=video if tb else None, backward=True)
+                frame = None
+                for frame in container.decode(video):
+                    if frame.time is None or frame.time >= t - 1e-6:
+                        break
+                if frame is None:
+                    continue
+                pixels = frame.to_ndarray(format="rgb24")
+                turns = int(round((frame.rotation or 0) / 90)) % 4
+                upright = np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
+                mask = stages.mask(stages.detect(upright), upright.shape[:2])
+                state.prime(pixels, np.ascontiguousarray(np.rot90(mask, -turns)) if turns else mask)
+                used += 1
+    except (av.FFmpegError, OSError, ValueError, StopIteration):
+        return used  # the main pass reads the file again and reports what is wrong with it
+    return used
 
 
 def record(stages, container, source: str, dst: str | Path, settings: Settings | None = None, *,
@@ -108,8 +168,8 @@ def video_detector(stages, settings: Settings):
 
 
 def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, quiet: bool = False,
-           window: tuple[float, float] | None = None) -> Stream:
-    """Read ``reader``, anonymise every frame, write ``dst`` (atomically), in three threads.
+           save_mask: str | Path | None = None, state=None, window: tuple[float, float] | None = None) -> Stream:
+    """Read ``reader``, anonymise every frame, write ``dst`` (and the masks to ``save_mask``) atomically, in three threads.
 
     With a ``window`` (seconds, ``[start, end)``), only the frames shown in it
     are written, with their timestamps unchanged; the frames read before and
@@ -127,19 +187,21 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
                             observe=keeper.observe if keeper is not None else None)
     writer = VideoWriter(dst, reader, codec=settings.codec, crf=settings.crf,
                          keep_metadata=settings.keep_metadata, keep_gps=settings.keep_gps)
+    masks = VideoWriter(save_mask, reader, mask=True) if save_mask is not None else contextlib.nullcontext()
     frames: queue.Queue = queue.Queue(QUEUE)
     hidden: queue.Queue = queue.Queue(QUEUE)
     errors: list[BaseException] = []
     stop = reader.stopped
-    with writer:
+    with writer, masks:
+        writers = (writer, masks) if save_mask is not None else (writer,)
         decode = threading.Thread(target=_guard, args=(_decode, frames, errors, reader, stop, True), daemon=True)
-        encode = threading.Thread(target=_guard, args=(_encode, hidden, errors, writer, None, False), daemon=True)
+        encode = threading.Thread(target=_guard, args=(_encode, hidden, errors, writers, None, False), daemon=True)
         decode.start()
         encode.start()
         try:
             with _progress(reader) if not quiet else _no_progress() as advance:
                 share = _anonymise(stages, masker, params, settings.method != "none", reader, decode,
-                                   frames, hidden, errors, advance, window,
+                                   frames, hidden, errors, advance, state, window,
                                    scaled(stages.detect, settings.detect_size))
         except BaseException:
             stop.set()
@@ -158,7 +220,7 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
 
 
 def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: threading.Thread,
-               frames: queue.Queue, hidden: queue.Queue, errors: list, advance,
+               frames: queue.Queue, hidden: queue.Queue, errors: list, advance, state=None,
                window: tuple[float, float] | None = None, fresh=None) -> float:
     """On the calling thread: frames from ``frames`` through anonymize_frames into ``hidden``; audio passed on.
 
@@ -214,11 +276,11 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
 
     share = 0.0
     try:
-        for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide):
+        for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide, state=state):
             if not written(frame):
                 continue
             share += float(mask.mean())
-            _put(hidden, ("v", (out, frame.pts, frame.time - first[0])), errors)
+            _put(hidden, ("v", (out, mask, frame.pts, frame.time - first[0])), errors)
             advance()
     except AnalysisError as exc:
         raise FuzzyError(reader.label, f"{exc}; nothing written (use --fail-safe to hide such frames whole)") from None
@@ -252,21 +314,27 @@ def _decode(out: queue.Queue, errors: list, reader: VideoReader, stop: threading
     _put(out, ("end", reader.frames), errors, stop)
 
 
-def _encode(inq: queue.Queue, errors: list, writer: VideoWriter, stop=None) -> None:
-    """Encode frames and mux them with the audio."""
+def _encode(inq: queue.Queue, errors: list, writers: tuple[VideoWriter, ...], stop=None) -> None:
+    """Encode frames and mux them with the audio (and, with a second writer, encode the masks)."""
+    writer, *masks = writers
     while True:
         kind, payload = inq.get()
         if kind == "abort":
             return
         if kind == "start":
-            writer.begin(*payload)
+            for w in writers:
+                w.begin(*payload)
         elif kind == "a":
             writer.audio(payload)
         elif kind == "v":
-            writer.write(*payload)
+            out, mask, pts, t = payload
+            writer.write(out, pts, t)
+            for m in masks:
+                m.write(mask, pts, t)
         elif kind == "end":
             break
-    writer.finish()
+    for w in writers:
+        w.finish()
 
 
 def _put(q: queue.Queue, item, errors: list, stop: threading.Event | None = None, block: bool = True) -> None:
