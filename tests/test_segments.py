@@ -222,3 +222,9 @@ def test_analyse_next_adds_a_detection_without_moving_the_cadence():
         m.push(i, np.full((8, 8, 3), i, np.uint8))
     m.flush()
     assert seen == [0, 4, 8, 12, 13] and fresh == [6]
+
+
+def test_save_mask_refused_with_segments(tmp_path, clip_long):
+    r = cli(clip_long, "-o", tmp_path / "out.mp4", "--segment-seconds", "1", "--save-mask", "-q")
+    assert r.exit_code == 1 and "--save-mask cannot be used with --segment-seconds" in r.output
+    assert not (tmp_path / "out.mp4").exists() and leftovers(tmp_path) == []
