@@ -151,10 +151,11 @@ def main():
 @click.option("--detect-size", type=click.IntRange(32), default=None, metavar="PIXELS", help="Video: analyse frames shrunk to this longest side (faster, may miss small people). Default: full size.")
 @click.option("--tile-sweep", type=click.IntRange(1), default=None, metavar="N", help="Video: look for small people in every tile on every N-th analysed frame, elsewhere only where the picture changed or someone was found (default: 3; 1 = every tile always).")
 @click.option("--hold", type=click.IntRange(0), default=None, metavar="FRAMES", help="Video: keep hiding a person this many frames after the detector last saw them (default: 10).")
-@click.option("-j", "--workers", type=click.IntRange(1), default=None, metavar="N", help="Process this many files at once, each worker with its own models and cores / N inference threads (default: all cores, at most one per GiB of memory available; a video is one file). Outputs do not depend on it.")
+@click.option("--segment-seconds", type=click.FloatRange(0, min_open=True), default=None, metavar="S", help="Video: cut each video into segments of about S seconds (on the detection cadence), anonymise them in parallel with an overlap at each seam, and join them into one file (frames, timestamps and audio kept).")
+@click.option("-j", "--workers", type=click.IntRange(1), default=None, metavar="N", help="Process this many files at once, each worker with its own models and cores / N inference threads (default: all cores, at most one per GiB of memory available; a video is one file, or with --segment-seconds its segments are shared out). Outputs do not depend on it.")
 @click.option("--log", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE", help="Append one JSON line per file (input, output, status, error, people, seconds) to FILE. A later run with the same FILE skips the files it records as finished with the same options (unless --overwrite).")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]", help="Run on a Ray cluster (the fuzzypeople[ray] extra): --ray alone starts one on this machine, --ray auto or --ray ADDRESS joins a running one (every node must see the input and output paths, or give URIs). Put it after the inputs.")
-def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, workers, log, ray_address):
+def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, block, strength, color, targets, threshold, dilate, tile_scale, boxes, feather, save_mask, keep_metadata, keep_gps, overwrite, fail_safe, keep_faces, keep_main, keep_n, region, exclude_region, quiet, no_audio, crf, codec, start, end, detect_every, detect_size, hold, tile_sweep, segment_seconds, workers, log, ray_address):
     """Anonymise photos (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and videos.
 
     Every person found is hidden, whole body and face, in every frame of an
@@ -182,7 +183,8 @@ def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, blo
             start=start, end=end, every=detect_every or DEFAULT_EVERY, detect_size=detect_size,
             hold=DEFAULT_HOLD if hold is None else hold, keep_faces=keep_faces,
             keep=max(keep_n, 1 if keep_main else 0), region=region, exclude_region=exclude_region,
-            tile_sweep=tile_sweep or DEFAULT_SWEEP, cloak=cloak_mode, cloak_kept=cloak_kept)
+            tile_sweep=tile_sweep or DEFAULT_SWEEP, cloak=cloak_mode, cloak_kept=cloak_kept,
+            segment_seconds=segment_seconds, workers=workers if segment_seconds else None)
     except ValueError as exc:
         _fail(settings_error(exc))
     if settings.keeps:
@@ -202,8 +204,9 @@ def run(inputs, output, method, cloak_mode, cloak_kept, radius, shape, seed, blo
     many = len(jobs) > 1 or any(Path(i).is_dir() for i in inputs)
     t0, failed, resumed, people, kept, hidden = time.perf_counter(), 0, 0, 0, 0, 0
     warned: list[str] = []
-    records = batch.process(jobs, settings, workers=workers, ray=ray_address, log=log, overwrite=overwrite,
-                            progress=not (quiet or many))
+    # With --segment-seconds the workers share out each video's segments, so files go one at a time.
+    records = batch.process(jobs, settings, workers=1 if segment_seconds else workers, ray=ray_address, log=log,
+                            overwrite=overwrite, progress=not (quiet or many))
     with _progress(len(jobs), quiet or len(jobs) == 1) as advance:
         try:
             for rec in records:

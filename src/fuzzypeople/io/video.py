@@ -202,6 +202,52 @@ def open_stream(source: str, fmt: str | None = None, options: dict | None = None
                          f"cannot open camera or stream ({why(exc)})") from None
 
 
+
+@dataclasses.dataclass
+class VideoIndex:
+    """Where a file's video frames are, from its packets alone (nothing decoded)."""
+
+    times: np.ndarray  # every frame's time in seconds, ascending
+    declared: int  # frames the stream declares (0 if it does not)
+
+
+def video_index(src: str | Path) -> VideoIndex:
+    """The frame times of ``src``'s first video stream, read from its packets.
+
+    Demuxing without decoding is fast (a few seconds for an hour of video). A
+    file whose video packets carry no timestamps raises :class:`FuzzyError`.
+
+    >>> import av, numpy as np, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.mkv")
+    >>> with av.open(path, "w") as c:
+    ...     s = c.add_stream("ffv1", rate=10); s.width, s.height, s.pix_fmt = 32, 16, "bgr0"
+    ...     for i in range(3):
+    ...         f = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 99, np.uint8), "rgb24"); f.pts = i
+    ...         c.mux(s.encode(f))
+    ...     c.mux(s.encode(None))
+    >>> video_index(path).times.tolist()
+    [0.0, 0.1, 0.2]
+    """
+    times = []
+    with open_file(src) as container:
+        if not container.streams.video:
+            raise FuzzyError(src, "no video stream in this file")
+        vin = container.streams.video[0]
+        declared = int(vin.frames or 0)
+        try:
+            for packet in container.demux(vin):
+                if not packet.size:
+                    continue
+                if packet.pts is None:
+                    raise FuzzyError(src, "video packets without timestamps; cannot cut it into segments")
+                times.append(float(packet.pts * packet.time_base))
+        except FuzzyError:
+            raise
+        except Exception as exc:
+            raise FuzzyError(src, f"cannot read the video's packets ({why(exc)})") from None
+    return VideoIndex(np.sort(np.asarray(times, np.float64)), declared)
+
+
 class VideoReader:
     """The frames and audio packets of an open container, in order, as a plain iterator.
 
@@ -408,6 +454,8 @@ class VideoWriter:
         self.vtb = None
         self.cfr = self.ext == ".avi"
         self.audio_samples = 0
+        self.copying = False  # begin_copy: packets come encoded
+        self.tmp = tmp  # the file being written, renamed to dst when the with block ends
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -434,8 +482,6 @@ class VideoWriter:
     # -- frames and audio --------------------------------------------------------
     def begin(self, shape: tuple[int, ...], rotation: float = 0, offset: float = 0.0) -> None:
         """Open the encoder for ``(h, w, ...)`` frames shown rotated by ``rotation`` degrees."""
-        import av
-
         src = self.source
         self.offset = offset
         h, w = shape[:2]
@@ -452,6 +498,32 @@ class VideoWriter:
         self.vtb = vtb
         vout.codec_context.time_base = vtb
         vout.time_base = vtb
+        self.strip_sei = enc.codec == "libx264"
+        self._begin_streams(rotation)
+
+    def begin_copy(self, template, rotation: float = 0, offset: float = 0.0) -> None:
+        """Like :meth:`begin`, for video packets already encoded, given to :meth:`copy`.
+
+        ``template`` is the video stream of a file written by a VideoWriter
+        with the same settings and the same ``source`` (a segment of it, see
+        :mod:`fuzzypeople.pipeline.segments`); its codec parameters are taken
+        as they are. Timestamps are moved back by ``offset`` seconds.
+        """
+        self.offset = offset
+        self.copying = True
+        out = self.out
+        vout = self.vout = out.add_stream_from_template(template)
+        vout.metadata.clear()
+        vout.codec_context.framerate = self.source.rate  # the stream's average rate, as begin() gives it
+        vtb = Fraction(1, 1) / self.source.rate if self.cfr else self.source.video.time_base
+        self.vtb = vout.time_base = vtb or Fraction(1, 90000)
+        self._begin_streams(rotation)
+
+    def _begin_streams(self, rotation: float) -> None:
+        """Rotation, tags and the audio stream, once the video stream exists; then the audio that waited."""
+        import av
+
+        src, out, vout = self.source, self.out, self.vout
         if rotation:
             vout.set_display_rotation(int(round(rotation)))
         if self.keep_metadata:
@@ -465,10 +537,20 @@ class VideoWriter:
                 ac = self.aout.codec_context
                 self.resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
                                                    frame_size=ac.frame_size or None)
-        self.strip_sei = enc.codec == "libx264"
         early, self.early_audio = self.early_audio, []
         for packet in early:
             self._mux_audio(packet)
+
+    def copy(self, packet) -> None:
+        """Mux one encoded video packet (after :meth:`begin_copy`); its ``time_base`` must be set."""
+        if self.offset:
+            shift = int(round(self.offset / packet.time_base))
+            packet.pts -= shift
+            if packet.dts is not None:
+                packet.dts -= shift
+        packet.stream = self.vout
+        self.out.mux(packet)
+        self.written += 1
 
     def audio(self, packet) -> None:
         """Pass one audio packet of ``source.audio`` through (copied or re-encoded)."""
@@ -504,7 +586,7 @@ class VideoWriter:
     def finish(self) -> None:
         """Flush the encoders and close the file (renamed into place when the ``with`` block ends)."""
         out, vout, aout, bsf = self.out, self.vout, self.aout, self.bsf
-        if vout is not None:
+        if vout is not None and not self.copying:
             for packet in vout.encode(None):
                 if self.strip_sei and not bsf:
                     bsf.append(self._sei_filter(vout))

@@ -133,6 +133,12 @@ class Settings:
             analysed frame, elsewhere only where the picture changed or
             someone was found (1 = every tile always; see
             :class:`fuzzypeople.track.MotionTiles`).
+        segment_seconds: cut a video into segments of about this many seconds
+            (at keyframes where they fall near), anonymise them in parallel,
+            each with an overlap before and after it, and join them into one
+            file (see :mod:`fuzzypeople.pipeline.segments`). None = one piece.
+        workers: processes for the segments (None = one per core); the
+            inference threads are split between them.
     """
 
     method: str = "scramble"
@@ -173,6 +179,8 @@ class Settings:
     cloak: str = "mid"
     cloak_kept: bool = False
     threads: int | None = None
+    segment_seconds: float | None = None
+    workers: int | None = None
 
     def __post_init__(self):
         get(self.method)  # fail early on an unknown method
@@ -191,6 +199,10 @@ class Settings:
             raise ValueError("tile_sweep must be >= 1")
         if self.threads is not None and int(self.threads) < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
+        if self.segment_seconds is not None and not self.segment_seconds > 0:
+            raise ValueError(f"segment_seconds must be > 0, got {self.segment_seconds}")
+        if self.workers is not None and int(self.workers) < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
         color = self.color
         if len(color) != 3 or not all(0 <= int(c) <= 255 for c in color):
             raise ValueError(f"color must be three values 0-255, got {color!r}")

@@ -55,7 +55,9 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
     its own, with any field given as a keyword changed (``every=2``,
     ``end="0:30"``...). ``quiet`` hides the progress bar. ``save_mask`` (a
     ``.mkv`` path) also writes the mask of every frame as a lossless greyscale
-    video (white = hidden), frame for frame with the output. Returns a
+    video (white = hidden), frame for frame with the output. With
+    ``segment_seconds`` the video is cut into segments anonymised by
+    ``workers`` processes and joined (see :mod:`.segments`). Returns a
     :class:`~fuzzypeople.pipeline.result.Result`; raises :class:`FuzzyError`
     (one line, nothing written) when the input cannot be read or analysed.
     """
@@ -74,6 +76,15 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
     if settings.method == "none":
         raise FuzzyError(src, "--method none hides nothing, and videos get no mask file; choose a method")
     check_output(dst)
+    if settings.segment_seconds:
+        if save_mask is not None:
+            raise FuzzyError(src, "--save-mask cannot be used with --segment-seconds (not implemented); "
+                                  "nothing written")
+        from .segments import anonymize_segmented
+
+        res = anonymize_segmented(stages, src, dst, settings, start=start, end=end, stream=stream, quiet=quiet)
+        if res is not None:
+            return res  # else too short to cut: one piece
     if save_mask is not None:
         save_mask = Path(save_mask)
         check_distinct(src, save_mask)
@@ -157,8 +168,14 @@ def video_detector(stages, settings: Settings):
 
 
 def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, quiet: bool = False,
-           save_mask: str | Path | None = None, state=None) -> Stream:
-    """Read ``reader``, anonymise every frame, write ``dst`` (and the masks to ``save_mask``) atomically, in three threads."""
+           save_mask: str | Path | None = None, state=None, window: tuple[float, float] | None = None) -> Stream:
+    """Read ``reader``, anonymise every frame, write ``dst`` (and the masks to ``save_mask``) atomically, in three threads.
+
+    With a ``window`` (seconds, ``[start, end)``), only the frames shown in it
+    are written, with their timestamps unchanged; the frames read before and
+    after it are analysed too (the overlap of a segment, see
+    :mod:`.segments`), and the window's first frame gets a fresh detection.
+    """
     seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)
     params = replace(settings.params, seed=int(seed))
     # Keeping: the keeper decides per track id on each analysed frame; masks leave its people out.
@@ -184,7 +201,8 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
         try:
             with _progress(reader) if not quiet else _no_progress() as advance:
                 share = _anonymise(stages, masker, params, settings.method != "none", reader, decode,
-                                   frames, hidden, errors, advance, state)
+                                   frames, hidden, errors, advance, state, window,
+                                   scaled(stages.detect, settings.detect_size))
         except BaseException:
             stop.set()
             _drain(frames)
@@ -202,12 +220,20 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
 
 
 def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: threading.Thread,
-               frames: queue.Queue, hidden: queue.Queue, errors: list, advance, state=None) -> float:
-    """On the calling thread: frames from ``frames`` through anonymize_frames into ``hidden``; audio passed on."""
-    first: list[float] = []  # the first frame's time, once seen
+               frames: queue.Queue, hidden: queue.Queue, errors: list, advance, state=None,
+               window: tuple[float, float] | None = None, fresh=None) -> float:
+    """On the calling thread: frames from ``frames`` through anonymize_frames into ``hidden``; audio passed on.
+
+    With a ``window``, frames outside it are anonymised (so the tracker sees them) but not passed on, and
+    the window's first frame is analysed by ``fresh`` (the detector with every tile, not gated by motion).
+    """
+    first: list[float] = []  # the time subtracted from the frames written, once the first is seen
+    rot: list[int] = []  # the first frame's quarter turns
+
+    def written(frame: Frame) -> bool:
+        return window is None or window[0] <= frame.time < window[1]
 
     def inputs():
-        rot_k = 0
         while True:
             try:
                 try:
@@ -231,9 +257,15 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
                 _put(hidden, ("a", payload), errors)
                 continue
             frame: Frame = payload
-            if not first:
-                first.append(frame.time if reader.start is not None or reader.live else 0.0)
-                rot_k = int(round((frame.rotation or 0) / 90)) % 4
+            if not rot:
+                rot.append(int(round((frame.rotation or 0) / 90)) % 4)
+            rot_k = rot[0]
+            if not first and written(frame):
+                if window is not None:  # a segment: timestamps kept, a fresh detection at its start
+                    first.append(0.0)
+                    masker.analyse_next(fresh)
+                else:
+                    first.append(frame.time if reader.start is not None or reader.live else 0.0)
                 _put(hidden, ("start", (frame.rgb.shape, frame.rotation or 0, first[0])), errors)
             upright = np.ascontiguousarray(np.rot90(frame.rgb, rot_k)) if rot_k else frame.rgb
             yield frame, frame.rgb, upright, rot_k
@@ -245,6 +277,8 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
     share = 0.0
     try:
         for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide, state=state):
+            if not written(frame):
+                continue
             share += float(mask.mean())
             _put(hidden, ("v", (out, mask, frame.pts, frame.time - first[0])), errors)
             advance()

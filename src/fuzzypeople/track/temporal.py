@@ -151,6 +151,8 @@ class TemporalMasker:
         self._last_rgb: np.ndarray | None = None
         self._last_analysed: int | None = None
         self._t = 0
+        self._due = 0  # the next frame the cadence analyses
+        self._force = None  # the detector for an extra analysis of the next frame (analyse_next)
         self.shape: tuple[int, int] | None = None
         # Statistics for the report.
         self.frames = 0
@@ -174,11 +176,26 @@ class TemporalMasker:
             raise ValueError(f"frame {t} is {shape}, earlier frames were {self.shape}")
         self.shape = shape
         self.pending.append([t, item, None, False])
-        if self._last_analysed is None or t - self._last_analysed >= self.every:
-            self._analyse(t, rgb)
+        regular = t >= self._due
+        if regular or self._force is not None:
+            if regular:
+                self._due = t + self.every
+            detect, self._force = self._force, None
+            self._analyse(t, rgb, None if regular else detect)
             return self._ready(t - self.lookahead)
         self._last_rgb = rgb
         return []
+
+    def analyse_next(self, detect: Callable[[np.ndarray], People] | None = None) -> None:
+        """Analyse the next frame pushed even if the cadence skips it, with ``detect`` (default: the masker's).
+
+        A video cut into segments (:mod:`fuzzypeople.pipeline.segments`) calls
+        this before each segment's first frame, so the frames at a seam get a
+        fresh detection; the cadence is unchanged (every ``every``-th frame
+        from the first), and a frame the cadence analyses anyway gets its
+        usual detector.
+        """
+        self._force = detect or self.detect
 
     def flush(self) -> list[tuple[Any, np.ndarray]]:
         """Every frame still waiting (the last one is analysed first if it was not)."""
@@ -192,14 +209,14 @@ class TemporalMasker:
         done, self.pending = self.pending[:n], self.pending[n:]
         return [(item, mask) for _, item, mask, _ in done]
 
-    def _analyse(self, t: int, rgb: np.ndarray) -> None:
+    def _analyse(self, t: int, rgb: np.ndarray, detect: Callable[[np.ndarray], People] | None = None) -> None:
         shape = rgb.shape[:2]
         self._last_rgb = None
         prev, self._last_analysed = self._last_analysed, t
         self.analysed += 1
         fresh = [p for p in self.pending if p[2] is None]  # frames no analysis has covered yet
         try:
-            people = self.detect(rgb)
+            people = (detect or self.detect)(rgb)
         except Exception as exc:
             if not self.fail_safe:
                 raise AnalysisError(t, exc) from exc
