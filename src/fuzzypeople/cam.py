@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli import METHOD_NAMES, keep_options, settings_error
+from .options import METHOD_NAMES, keep_options, settings_error
 from .errors import FuzzyError
 
 
