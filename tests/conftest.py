@@ -67,3 +67,22 @@ def shared_data(*parts) -> Path:
     if not p.exists():
         pytest.skip(f"evaluation data not available: {p}")
     return p
+
+
+@pytest.fixture
+def fake_stack(monkeypatch):
+    """Make every Anonymizer of this process use a stand-in detector: set ``fake_stack["detector"]``
+    to a function ``rgb -> People`` (the video and segment tests)."""
+    holder = {}
+
+    class FakeStack:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __call__(self, rgb):
+            return holder["detector"](rgb)
+
+    import fuzzypeople.api
+
+    monkeypatch.setattr(fuzzypeople.api, "Stack", FakeStack)
+    return holder

@@ -23,24 +23,6 @@ from fuzzypeople.pipeline.segments import plan
 VTEST = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
 
 
-@pytest.fixture
-def fake_stack(monkeypatch):
-    """Make every Anonymizer of this process use a stand-in detector (set ``["detector"]``), as in test_video."""
-    holder = {}
-
-    class FakeStack:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __call__(self, rgb):
-            return holder["detector"](rgb)
-
-    import fuzzypeople.api
-
-    monkeypatch.setattr(fuzzypeople.api, "Stack", FakeStack)
-    return holder
-
-
 def audio_of(path):
     """(codec, sample count, duration in seconds) of a file's audio, decoded."""
     with av.open(str(path)) as c:

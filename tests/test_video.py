@@ -255,24 +255,6 @@ def hidden(frame, box, color=MAGENTA) -> float:
     return float((np.abs(patch - color).max(axis=2) < 60).mean())
 
 
-@pytest.fixture
-def fake_stack(monkeypatch):
-    """Make every Anonymizer use a FakeDetector (set .detector to configure)."""
-    holder = {}
-
-    class FakeStack:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __call__(self, rgb):
-            return holder["detector"](rgb)
-
-    import fuzzypeople.api
-
-    monkeypatch.setattr(fuzzypeople.api, "Stack", FakeStack)
-    return holder
-
-
 def cli(*args):
     from fuzzypeople.cli import main
 
