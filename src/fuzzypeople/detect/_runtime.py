@@ -228,9 +228,8 @@ def tiled(detect_window, rgb: np.ndarray, tile: int, upscale: float, iou: float 
                 if part is not True:  # run only this part of the tile (pixels of rgb), grown to whole multiples
                     x1, y1, x2, y2 = _crop(part / to_image, (x1, y1, x2, y2), multiple)
             b, s = detect_tile(scaled[y1:y2, x1:x2])
-            x0, y0 = x1, y1
             small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= biggest
-            tb.append((b[small] + [x0, y0, x0, y0]) * to_image)
+            tb.append((b[small] + [x1, y1, x1, y1]) * to_image)
             ts.append(s[small])
     tb, ts = np.concatenate(tb).astype(np.float32), np.concatenate(ts).astype(np.float32)
     keep = nms(tb, ts, iou)

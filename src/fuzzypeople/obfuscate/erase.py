@@ -138,16 +138,20 @@ class Background:
 
     def observe(self, image: np.ndarray, mask: np.ndarray) -> None:
         """Learn the background from the pixels of ``image`` that ``mask`` (grown a little) leaves uncovered."""
+        self._learn(image, mask, sample=self.frames % self.step == 0)
+        self.frames += 1
+
+    def _learn(self, image: np.ndarray, mask: np.ndarray, sample: bool) -> None:
+        """Remember the uncovered pixels of ``image`` as the last seen; with ``sample``, also as a ring sample."""
         if self.shape != image.shape:
             self._reset(image)
         free = ~_grow(mask, MODEL_GROW)
         cv2.copyTo(image, free.view(np.uint8), self.last)
         self.seen |= free
-        if self.frames % self.step == 0:
+        if sample:
             self.buf[self.k] = image.reshape(self.buf.shape[1:])
             self.valid[self.k] = free.reshape(-1)
             self.k = (self.k + 1) % self.samples
-        self.frames += 1
 
     def prime(self, image: np.ndarray, mask: np.ndarray) -> None:
         """Take ``image`` (its pixels outside ``mask``) as one background sample, before the first frame.
@@ -157,14 +161,7 @@ class Background:
         behind them (seen later), not smeared by inpainting. Primed samples
         leave the ring as the video's own samples arrive.
         """
-        if self.shape != image.shape:
-            self._reset(image)
-        free = ~_grow(mask, MODEL_GROW)
-        cv2.copyTo(image, free.view(np.uint8), self.last)
-        self.seen |= free
-        self.buf[self.k] = image.reshape(self.buf.shape[1:])
-        self.valid[self.k] = free.reshape(-1)
-        self.k = (self.k + 1) % self.samples
+        self._learn(image, mask, sample=True)
 
     def background(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The background at flat pixel indices ``idx``: values (M, C), from samples (M,), ever seen (M,).

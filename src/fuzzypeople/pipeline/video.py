@@ -29,7 +29,7 @@ from ..errors import FuzzyError
 from ..io.paths import check_distinct, default_output
 from ..io.video import Frame, VideoReader, VideoWriter, check_input, check_output, open_file, parse_time
 from ..track import AnalysisError, MotionTiles, TemporalMasker, scaled
-from .frames import anonymize_frames
+from .frames import analyse, anonymize_frames
 from .result import Result
 from .settings import Settings
 
@@ -100,12 +100,22 @@ def anonymize_video(stages, src: str | Path, dst: str | Path | None = None, sett
                   hidden=done.hidden)
 
 
+def quarter_turns(rotation: float | None) -> int:
+    """Quarter turns (``np.rot90``) that make a frame shown rotated by ``rotation`` degrees upright.
+
+    >>> quarter_turns(None), quarter_turns(90), quarter_turns(-90)
+    (0, 1, 3)
+    """
+    return int(round((rotation or 0) / 90)) % 4
+
+
 def prime(stages, src: Path, state, start: float | None = None, end: float | None = None) -> int:
     """Prime a method's per-video ``state`` (erase's background) with frames spread over the clip.
 
     ``state.samples`` frames, evenly spaced between ``start`` and ``end``
     (seconds; default the whole video), are decoded, analysed like any frame
-    (every person found is left out, kept or not) and given to
+    (:func:`~fuzzypeople.pipeline.frames.analyse`; every person found is
+    left out, kept or not) and given to
     ``state.prime(pixels, mask)``. Returns the number of frames used: 0 when
     the video's length is unknown or it cannot be seeked (the state then
     learns from the frames as they come, as for a live stream).
@@ -136,9 +146,9 @@ def prime(stages, src: Path, state, start: float | None = None, end: float | Non
                 if frame is None:
                     continue
                 pixels = frame.to_ndarray(format="rgb24")
-                turns = int(round((frame.rotation or 0) / 90)) % 4
+                turns = quarter_turns(frame.rotation)
                 upright = np.ascontiguousarray(np.rot90(pixels, turns)) if turns else pixels
-                mask = stages.mask(stages.detect(upright), upright.shape[:2])
+                _, mask = analyse(stages, upright)
                 state.prime(pixels, np.ascontiguousarray(np.rot90(mask, -turns)) if turns else mask)
                 used += 1
     except (av.FFmpegError, OSError, ValueError, StopIteration):
@@ -258,7 +268,7 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
                 continue
             frame: Frame = payload
             if not rot:
-                rot.append(int(round((frame.rotation or 0) / 90)) % 4)
+                rot.append(quarter_turns(frame.rotation))
             rot_k = rot[0]
             if not first and written(frame):
                 if window is not None:  # a segment: timestamps kept, a fresh detection at its start

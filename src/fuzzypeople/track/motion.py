@@ -91,7 +91,6 @@ class MotionTiles:
             self.stack.gate_tiles(None)
         else:
             active = self._active(small)
-            integral = cv2.integral(active.view(np.uint8))
 
 
             def keep_tile(x1, y1, x2, y2):
@@ -100,10 +99,10 @@ class MotionTiles:
                 a, b = int(np.clip(x1 // STEP, 0, sw)), int(np.clip(y1 // STEP, 0, sh))
                 c, d = int(np.clip(np.ceil(x2 / STEP), 0, sw)), int(np.clip(np.ceil(y2 / STEP), 0, sh))
                 self.area_seen += (x2 - x1) * (y2 - y1)
-                if integral[d, c] - integral[b, c] - integral[d, a] + integral[b, a] == 0:
-                    return None
                 # the tile's active part: first and last active rows and columns inside it
                 ys = b + np.flatnonzero(active[b:d, a:c].any(axis=1))
+                if not len(ys):
+                    return None
                 xs = a + np.flatnonzero(active[b:d, a:c].any(axis=0))
                 part = (max(x1, int(xs[0]) * STEP), max(y1, int(ys[0]) * STEP),
                         min(x2, (int(xs[-1]) + 1) * STEP), min(y2, (int(ys[-1]) + 1) * STEP))
