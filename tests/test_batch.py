@@ -121,12 +121,18 @@ def test_rerun_with_the_log_resumes_and_other_settings_do_not(folder, tmp_path):
     assert all((out / p).stat().st_mtime_ns != t for p, t in written.items())
 
 
+def big_photos(folder, n: int, name: str) -> None:
+    """``n`` 1024 px astronaut photos in ``folder`` (made here), each shifted, named ``name.format(i)``:
+    slow enough to process that a run can be interrupted in the middle."""
+    folder.mkdir()
+    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024)))
+    for i in range(n):
+        Image.fromarray(np.roll(big, 40 * i, axis=1)).save(folder / name.format(i))
+
+
 def test_ctrl_c_stops_the_workers_and_leaves_no_half_written_file(tmp_path):
     src, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "run.jsonl"
-    src.mkdir()
-    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024)))
-    for i in range(8):
-        Image.fromarray(np.roll(big, 40 * i, axis=1)).save(src / f"p{i:02d}.png")
+    big_photos(src, 8, "p{:02d}.png")
     proc = subprocess.Popen([*CMD, str(src), "-o", str(out), "--workers", "2", "--log", str(log), "--seed", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                             start_new_session=True)
@@ -156,10 +162,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_half_written_file(tmp_path):
 
 def test_a_worker_killed_fails_only_its_file_and_is_replaced(tmp_path):
     src, out, log = tmp_path / "in", tmp_path / "out", tmp_path / "run.jsonl"
-    src.mkdir()
-    big = np.asarray(Image.fromarray(data.astronaut()).resize((1024, 1024)))
-    for i in range(5):
-        Image.fromarray(np.roll(big, 40 * i, axis=1)).save(src / f"p{i}.png")
+    big_photos(src, 5, "p{}.png")
     proc = subprocess.Popen([*CMD, str(src), "-o", str(out), "--workers", "2", "--log", str(log)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
     deadline = time.monotonic() + 300

@@ -366,6 +366,15 @@ def _chromium() -> str | None:
     return None
 
 
+def _browser():
+    """``(Chromium's path, playwright.sync_api)``, or skip the test when either is missing."""
+    chrome = _chromium()
+    if chrome is None:
+        pytest.skip("no Chromium found (install.sh apt-installs the Debian chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    return chrome, sync_api
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -400,10 +409,7 @@ PIXEL_SUM = """img => { const c = document.createElement('canvas'); c.width = im
 def test_page_in_headless_chromium(live_server, tmp_path):
     from conftest import GRACE
 
-    chrome = _chromium()
-    if chrome is None:
-        pytest.skip("no Chromium found (install.sh apt-installs the Debian chromium package)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    chrome, sync_api = _browser()
     expect = sync_api.expect
     photo = tmp_path / "grace.jpg"
     shutil.copy(GRACE, photo)
@@ -492,10 +498,7 @@ def test_page_in_headless_chromium(live_server, tmp_path):
 
 
 def test_short_video_in_headless_chromium(live_server, tmp_path):
-    chrome = _chromium()
-    if chrome is None:
-        pytest.skip("no Chromium found (install.sh apt-installs the Debian chromium package)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    chrome, sync_api = _browser()
     expect = sync_api.expect
     import av
 
