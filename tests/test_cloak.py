@@ -336,3 +336,20 @@ def test_cloak_on_a_real_person_stops_her_other_photos_matching():
     assert after["re-detected"]["found"] and after["re-detected"]["share"] <= 0.25
     assert after["jpeg85"]["share"] <= 0.25
     assert fc.psnr(photos[0], out) > 30
+
+
+def test_a_face_change_is_capped_on_its_box_in_the_photo(grace):
+    """cap_on_face shortens a face's change until the face box's DSSIM is at the cap, not beyond."""
+    rng = np.random.default_rng(0)
+    original = grace[:300, :300].copy()
+    before = original.astype(np.float32)
+    out = before + rng.normal(0, 40, before.shape).astype(np.float32)  # far too visible a change
+    box = np.array([50, 50, 250, 250])
+    window = (slice(0, 300), slice(0, 300))
+
+    def face_dssim(img):
+        return fc.dssim(original[50:250, 50:250], np.clip(np.round(img[50:250, 50:250]), 0, 255).astype(np.uint8))
+
+    assert face_dssim(out) > 0.05
+    fc.cap_on_face(original, out, before.copy(), window, box)
+    assert 0.5 * fc.FACE_DSSIM_CAP < face_dssim(out) <= fc.FACE_DSSIM_CAP  # shortened, not dropped

@@ -286,6 +286,37 @@ def test_large_photo_is_analysed_shrunk_and_the_mask_scaled_back(tmp_path, monke
     assert (out[rows, cols] == [255, 0, 255]).all(axis=2).mean() > 0.95
 
 
+def test_huge_bands_scramble_with_a_field_for_the_masked_window_only(tmp_path, monkeypatch):
+    """Bands too big for a cached scramble field get coordinates for their masked window only
+    (obfuscate.scramble._field with a window): the person is still scrambled, nothing else touched."""
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.io import image
+    from fuzzypeople.obfuscate import scramble
+    from fuzzypeople.pipeline import photo
+
+    monkeypatch.setattr(photo, "BAND_ABOVE", 1000)
+    monkeypatch.setattr(photo, "BAND_PIXELS", 40 * 512)
+    monkeypatch.setattr(image, "LARGE_PIXELS", 1000)
+    monkeypatch.setattr(scramble, "CACHE_PIXELS", 1000)  # every band takes the windowed field
+    fields, real = [], scramble._field
+
+    def field(h, w, radius, shape="square", seed=0, window=None):
+        fields.append(window)
+        return real(h, w, radius, shape, seed, window)
+
+    monkeypatch.setattr(scramble, "_field", field)
+    src = tmp_path / "a.png"
+    Image.fromarray(astronaut()).save(src)
+    res = Anonymizer("scramble", seed=1).anonymize_file(src, tmp_path / "o.png", save_mask=tmp_path / "m.png")
+    out = np.asarray(Image.open(res.output)).astype(int)
+    mask = np.asarray(Image.open(tmp_path / "m.png")) > 0
+    diff = np.abs(out - astronaut()).max(axis=2)
+    assert fields and all(w is not None for w in fields)  # the windowed path ran, band by band
+    assert (diff[~mask] == 0).all()
+    rows, cols = FACE
+    assert (diff[rows, cols] > 0).mean() > 0.8 and diff[rows, cols].mean() > 20
+
+
 @pytest.mark.parametrize("method", ["scramble", "pixelate", "blur", "solid", "silhouette"])
 def test_large_photo_path_hides_in_bands_and_streams_with_opencv(tmp_path, monkeypatch, method):
     """The large-photo path (OpenCV decode/encode, hiding in bands) forced on the 512 px astronaut."""

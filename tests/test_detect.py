@@ -111,3 +111,14 @@ def test_nanodet_takes_any_input_size_multiple_of_32(astronaut):
     boxes, scores = det.window(wide, native=True)
     best = boxes[np.argmax(scores)]
     assert scores.max() > 0.5 and best[0] > 450 and best[2] > 800  # her, on the right, in image pixels
+
+
+def test_video_sees_small_people_in_windows_and_photos_in_tiles():
+    """Settings.for_video turns on NanoDet's native windows; photos keep the 416 px tiles."""
+    from fuzzypeople import Anonymizer
+    from fuzzypeople.pipeline import Settings
+
+    photo = Anonymizer(settings=Settings(targets="bodies", body_detector="nanodet"))
+    video = Anonymizer(settings=Settings(targets="bodies", body_detector="nanodet").for_video())
+    assert photo.detector.bodies[0].windows is False
+    assert video.detector.bodies[0].windows is True
