@@ -183,6 +183,22 @@ def test_a_worker_killed_fails_only_its_file_and_is_replaced(tmp_path):
     assert len({rec["pid"] for rec in lines if rec["status"] == "done"}) >= 2
 
 
+def test_a_worker_killed_after_its_rename_leaves_no_output_the_log_calls_failed(tmp_path):
+    """The kill can land between the worker's atomic rename and its report: the output it finished
+    goes too, so the folder agrees with the log ("nothing written"); an older file is not touched."""
+    from fuzzypeople.batch.jobs import Job
+    from fuzzypeople.batch.local import _remove_leftovers
+
+    old, new = tmp_path / "old.png", tmp_path / "new.png"
+    old.write_bytes(b"from an earlier run")
+    os.utime(old, ns=(time.time_ns() - 10**10,) * 2)
+    since = time.time_ns()
+    new.write_bytes(b"finished by the killed worker")
+    _remove_leftovers(Job("in.png", str(new), None, False), since)
+    _remove_leftovers(Job("in2.png", str(old), None, False), since)
+    assert not new.exists() and old.exists()
+
+
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes()

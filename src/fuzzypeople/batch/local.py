@@ -11,7 +11,7 @@ always knows which file a worker is on:
 
 * a file that fails is a ``failed`` record, and the worker goes on;
 * a worker that dies (killed, out of memory, a crash in native code) fails
-  only the file it held, its temporary files are removed, and a new worker
+  only the file it held, what it was writing for it is removed, and a new worker
   takes its place (unless workers keep dying with no file finished: then
   the files left fail, with the reason);
 * Ctrl-C stops every worker (SIGTERM, which they turn into
@@ -27,6 +27,8 @@ import multiprocessing
 import os
 import queue
 import signal
+import time
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..pipeline import Settings
@@ -35,6 +37,7 @@ from .jobs import FAILED, Job, Worker, record
 POLL = 0.5  # seconds between checks that the workers are alive
 STOP_WAIT = 15  # seconds a worker gets to discard its file after SIGTERM
 MAX_DEATHS = 3  # per worker: more deaths in a row than this, with no file finished, end the run
+MTIME_SLACK_NS = 1_000_000_000  # file times come from a coarse clock that may lag time.time_ns()
 
 
 WORKER_MEMORY = 1 << 30  # bytes a worker may need: ~390 MiB measured for photos, ~550 MiB for video, plus big photos
@@ -102,7 +105,7 @@ class _Pool:
         self.size = workers
         self.results = self.ctx.Queue()
         self.procs: dict[int, tuple] = {}  # worker id -> (process, its task queue)
-        self.busy: dict[int, Job] = {}  # worker id -> the job it holds
+        self.busy: dict[int, tuple[Job, int]] = {}  # worker id -> the job it holds, when it was handed over (ns)
         self.next_id = 0
 
     def _start(self) -> int:
@@ -129,15 +132,15 @@ class _Pool:
                         idle.append(self._start())
                         continue
                     job = todo.popleft()
-                    self.busy[wid] = job
+                    self.busy[wid] = (job, time.time_ns())
                     self.procs[wid][1].put(job)
                 try:
                     wid, rec = self.results.get(timeout=POLL)
                 except queue.Empty:
                     for wid in [w for w in self.busy if not self.procs[w][0].is_alive()]:
-                        job = self.busy.pop(wid)
+                        job, since = self.busy.pop(wid)
                         code = self.procs.pop(wid)[0].exitcode
-                        _remove_leftovers(job)
+                        _remove_leftovers(job, since)
                         yield record(job, FAILED, f"{job.input}: the worker process died while on this file "
                                                   f"({_death(code)}); nothing written")
                         deaths += 1
@@ -178,13 +181,23 @@ class _Pool:
                 proc.join()
 
 
-def _remove_leftovers(job: Job) -> None:
-    """Delete the temporary files a killed worker was writing for ``job`` (it had no chance to)."""
+def _remove_leftovers(job: Job, since: int) -> None:
+    """Delete what a killed worker was writing for ``job`` (it had no chance to).
+
+    That is its temporary files, and also an output it had already renamed into
+    place (written after ``since``, in ns) when it died before reporting: the log
+    says the file failed and nothing was written, so the folder must agree, and a
+    resumed run redoes it.
+    """
     from ..io.atomic import leftovers
     from .remote import is_uri
 
     for target in (job.output, job.mask):
         if target and not is_uri(target):
+            done = Path(target)
+            with contextlib.suppress(OSError):
+                if done.stat().st_mtime_ns >= since - MTIME_SLACK_NS:
+                    done.unlink()
             for p in leftovers(target):
                 with contextlib.suppress(OSError):
                     p.unlink()
