@@ -122,3 +122,51 @@ def test_video_sees_small_people_in_windows_and_photos_in_tiles():
     video = Anonymizer(settings=Settings(targets="bodies", body_detector="nanodet").for_video())
     assert photo.detector.bodies[0].windows is False
     assert video.detector.bodies[0].windows is True
+
+
+def test_video_faces_at_half_size_find_the_same_big_face(astronaut):
+    """Settings.for_video runs the face detector at half size (a quarter of the work); a
+    face big enough to matter is still found where the full-size pass finds it."""
+    from fuzzypeople.detect.centerface import CenterFace
+    from fuzzypeople.people import box_iou
+    from fuzzypeople.pipeline import Settings
+
+    video = Anonymizer(settings=Settings(targets="faces").for_video())
+    half = video.detector.face
+    assert half.scale == 0.5 and Anonymizer(settings=Settings(targets="faces")).detector.face.scale == 1
+    seen = []
+    run = half.session.run
+    half.session.run = lambda names, feed: seen.append(feed["input.1"].shape) or run(names, feed)
+    small, full = half(astronaut), CenterFace()(astronaut)
+    assert seen == [(1, 3, 256, 256)]  # 512 x 512 seen at 256
+    assert len(small) == len(full) == 1 and box_iou(small.boxes, full.boxes)[0, 0] > 0.7
+    with pytest.raises(ValueError, match="face_scale"):
+        Settings(face_scale=0)
+
+
+def test_video_sessions_share_one_arena_and_find_the_same(astronaut):
+    """Video model sessions draw memory from one arena kept for the process (no page faults
+    per frame); it changes where activations live, not what is found. Photos keep none."""
+    from fuzzypeople.detect._runtime import session_arena
+    from fuzzypeople.detect.nanodet import NanoDet
+
+    with session_arena(True):
+        shared = NanoDet()
+    own = NanoDet()
+    def uses_shared(det) -> bool:
+        options = det.session.get_session_options()
+        key = "session.use_env_allocators"
+        try:
+            return options.get_session_config_entry(key) == "1"
+        except RuntimeError:  # never set
+            return False
+
+    assert uses_shared(shared) and not uses_shared(own)
+    for _ in range(2):  # the second run reuses the arena's memory
+        a, b = shared(astronaut), own(astronaut)
+        assert np.array_equal(a.boxes, b.boxes) and np.array_equal(a.scores, b.scores) and len(a)
+    from fuzzypeople.pipeline import Settings
+
+    video = Anonymizer(settings=Settings().for_video()).detector
+    assert all(uses_shared(d) for d in [*video.bodies, video.face] if hasattr(d, "session"))
+    assert not uses_shared(Anonymizer().detector.face)

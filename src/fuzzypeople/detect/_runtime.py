@@ -16,6 +16,8 @@ from ..people import box_iou
 
 
 _THREADS: list[int] = []  # set by session_threads() while a detector stack loads
+_ARENA: list[bool] = []  # set by session_arena() while a detector stack loads
+_SHARED_ARENA: list[bool] = []  # the process-wide onnxruntime arena, once registered
 
 
 def cores() -> int:
@@ -57,6 +59,46 @@ def session_threads(n: int | None):
         _THREADS.pop()
 
 
+@contextlib.contextmanager
+def session_arena(shared: bool):
+    """onnxruntime sessions created inside (with ``shared``) draw their activations from one
+    memory arena for the whole process, kept between runs.
+
+    Without it (photos) each run's activations are allocated and returned to the
+    system afterwards: one CenterFace pass over a 4096 px photo would otherwise
+    keep hundreds of MiB for the life of the process (benchmarks/big_photo.py).
+    But fresh memory is paid in page faults on every run: on video, where the
+    detectors run on frames of one size thousands of times, the shared arena
+    takes about a quarter less CPU time for some 50 MiB more peak memory
+    (benchmarks/video_speed.py). One arena for all the models, since they run
+    one after the other, not one each.
+
+    >>> with session_arena(True):
+    ...     arena_shared()
+    True
+    >>> arena_shared()
+    False
+    """
+    _ARENA.append(bool(shared))
+    try:
+        yield
+    finally:
+        _ARENA.pop()
+
+
+def arena_shared() -> bool:
+    """Do sessions created now share the process's arena (:func:`session_arena`)?"""
+    return bool(_ARENA and _ARENA[-1])
+
+
+def _register_shared_arena(ort) -> None:
+    """Register the process-wide CPU arena with onnxruntime, once."""
+    if not _SHARED_ARENA:
+        info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+        ort.create_and_register_allocator(info, ort.OrtArenaCfg({}))
+        _SHARED_ARENA.append(True)
+
+
 def onnx_session(name: str):
     """An onnxruntime CPU session for a shipped model file."""
     import onnxruntime as ort
@@ -64,11 +106,14 @@ def onnx_session(name: str):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads()
     opts.inter_op_num_threads = 1
-    # No memory arena: each run's activations go back to the system afterwards. With the
-    # arena, one CenterFace pass over a 1920 px photo keeps ~450 MiB for the life of the
-    # process, and every new input shape (photos, motion-cropped video windows) can add more
-    # (benchmarks/big_photo.py). FUZZYPEOPLE_ORT_ARENA=1 turns it back on.
+    # A session's own arena would keep its largest run's activations for the life of the
+    # process, and grow with every new input shape: off. Video sessions share one arena
+    # instead (session_arena). FUZZYPEOPLE_ORT_ARENA=1 gives every session its own again.
     opts.enable_cpu_mem_arena = os.environ.get("FUZZYPEOPLE_ORT_ARENA", "0") == "1"
+    if arena_shared():
+        _register_shared_arena(ort)
+        opts.enable_cpu_mem_arena = True  # the arena the session would create is replaced by the shared one
+        opts.add_session_config_entry("session.use_env_allocators", "1")
     opts.log_severity_level = 3
     # Do not spin-wait between ops: on 2 cores it steals time from the video
     # decode/encode threads that run beside inference.

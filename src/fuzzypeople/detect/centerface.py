@@ -21,9 +21,12 @@ THRESHOLD = 0.4
 
 
 class CenterFace:
-    def __init__(self, threshold: float | None = None, max_side: int = 1920):
+    def __init__(self, threshold: float | None = None, max_side: int = 1920, scale: float = 1.0):
+        if not 0 < scale <= 1:
+            raise ValueError(f"centerface scale must be in (0, 1], got {scale}")
         self.threshold = THRESHOLD if threshold is None else threshold
         self.max_side = max_side
+        self.scale = scale  # see the image this much smaller (video: 0.5), at most max_side
         self.session = onnx_session("centerface.onnx")
 
     def __call__(self, rgb: np.ndarray) -> People:
@@ -35,7 +38,7 @@ class CenterFace:
         (eyes, nose tip, mouth corners: the subject's right eye first, as in the ArcFace template),
         in pixels of ``rgb``."""
         h, w = rgb.shape[:2]
-        nw, nh = fit_size(w, h, self.max_side, 32)
+        nw, nh = fit_size(w, h, min(self.max_side, round(max(w, h) * self.scale)), 32)
         resized = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA if nw < w else cv2.INTER_LINEAR)
         blob = resized.transpose(2, 0, 1)[None].astype(np.float32)
         heat, scale, offset, marks = self.session.run(None, {"input.1": blob})

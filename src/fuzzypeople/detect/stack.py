@@ -22,7 +22,7 @@ import numpy as np
 from ..choices import parse_choices
 from ..people import BODY, People, box_iou, centres_inside
 from . import DETECTORS, load
-from ._runtime import session_threads
+from ._runtime import session_arena, session_threads
 
 TARGETS = ("bodies", "faces")
 DEFAULT_BODY = ("nanodet", "movenet")
@@ -117,8 +117,11 @@ class Stack:
         tile_windows: for those that can (``WINDOWED = True``): see the
             enlarged image in a few large windows instead of 416 px tiles.
         face_rule: add a body below every face that has none (needs both targets).
+        face_scale: the face detector sees the image at this scale (video: 0.5).
         threads: inference threads of each model session (None: all cores,
             or FUZZYPEOPLE_THREADS); parallel workers give each a share.
+        shared_arena: the model sessions draw their memory from one arena kept
+            between runs (video; see :func:`fuzzypeople.detect._runtime.session_arena`).
     """
 
     def __init__(
@@ -132,11 +135,14 @@ class Stack:
         face_rule: bool = True,
         tile_windows: bool = False,
         threads: int | None = None,
+        face_scale: float = 1.0,
+        shared_arena: bool = False,
     ):
-        with session_threads(threads):
-            self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows)
+        with session_threads(threads), session_arena(shared_arena):
+            self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows, face_scale)
 
-    def _load(self, targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows) -> None:
+    def _load(self, targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows,
+              face_scale) -> None:
         """Load the detectors (their sessions get the threads in force)."""
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
@@ -148,7 +154,9 @@ class Stack:
                 if tile_windows and getattr(module, "WINDOWED", False):
                     tiles["windows"] = True
                 self.bodies.append(load(name, threshold=threshold, **tiles))
-        self.face = load(face, threshold=threshold) if "faces" in self.targets else None
+        self.face = None
+        if "faces" in self.targets:
+            self.face = load(face, threshold=threshold, **({"scale": face_scale} if face_scale != 1 else {}))
         self.face_rule = face_rule and self.bodies and self.face is not None
         self.outliner = None
         if outline and self.bodies:

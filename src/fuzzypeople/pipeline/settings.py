@@ -34,6 +34,10 @@ DEFAULT_EVERY = 4  # video: run the detector on every 4th frame; see benchmarks/
 # Video analyses only every N-th frame, so it affords less tiling than photos: tiles
 # at native size (see benchmarks/video_recall.py and video_speed.py).
 DEFAULT_TILE_SCALE = 1.0
+# Video: the face detector sees frames at half size, a quarter of the work. Faces it then
+# misses are small, and small people are found by the body detectors: on vtest and Megamind
+# the recall of benchmarks/video_recall.py --sweeps 3 was unchanged (0.964 / 0.997).
+VIDEO_FACE_SCALE = 0.5
 # Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
 # nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
 # (benchmarks/video_recall.py), so frames are analysed at full size.
@@ -104,6 +108,12 @@ class Settings:
             >= 32 px instead of 0.972 (tiles cut big people the whole-image
             pass missed into partial boxes that still get hidden) for 0.127
             instead of 0.134 of the background (benchmarks/detection.py).
+        face_scale: the face detector sees the picture at this scale; None =
+            full size (1.0), :meth:`for_video` makes it ``VIDEO_FACE_SCALE`` (0.5).
+        shared_arena: the model sessions draw their memory from one arena kept
+            for the process (less CPU per frame, more memory held; see
+            :func:`fuzzypeople.detect._runtime.session_arena`); :meth:`for_video`
+            makes it True.
         threads: inference threads per model session (None = all cores, or
             the FUZZYPEOPLE_THREADS variable); :mod:`fuzzypeople.batch` gives
             each parallel worker cores / workers. The outputs do not depend on it.
@@ -159,6 +169,8 @@ class Settings:
     face_rule: bool = True
     tile_scale: float | None = None
     tile_windows: bool = False
+    face_scale: float | None = None
+    shared_arena: bool = False
     keep_faces: str | Path | None = None
     keep_distance: float = KEEP_DISTANCE
     keep: int = 0
@@ -195,6 +207,8 @@ class Settings:
         if (r is not None and r < 0) or (self.block is not None and self.block < 1) or (
                 self.strength is not None and self.strength < 0) or self.dilate < 0 or self.feather < 0:
             raise ValueError("radius, dilate and feather must be >= 0, block >= 1, strength >= 0")
+        if self.face_scale is not None and not 0 < self.face_scale <= 1:
+            raise ValueError(f"face_scale must be in (0, 1], got {self.face_scale}")
         if self.tile_sweep < 1:
             raise ValueError("tile_sweep must be >= 1")
         if self.threads is not None and int(self.threads) < 1:
@@ -237,7 +251,7 @@ class Settings:
         """Keyword arguments for :class:`fuzzypeople.detect.stack.Stack`."""
         kw: dict = dict(targets=self.targets, threshold=self.threshold, outline=not self.boxes,
                         face_rule=self.face_rule, tile_scale=self.tile_scale, tile_windows=self.tile_windows,
-                        threads=self.threads)
+                        threads=self.threads, face_scale=self.face_scale or 1.0, shared_arena=self.shared_arena)
         if self.body_detector:
             kw["body"] = self.body_detector
         if self.face_detector:
@@ -245,11 +259,14 @@ class Settings:
         return kw
 
     def for_video(self) -> Settings:
-        """These settings for a video: box masks, windows, and the video ``tile_scale`` when not set."""
+        """These settings for a video: box masks, windows, a shared arena, and the video
+        ``tile_scale`` and ``face_scale`` when not set."""
         if self.method == "cloak" or self.cloak_kept:
             raise ValueError("method cloak is for photos (it takes seconds per face); videos are not cloaked")
         tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
-        return replace(self, tile_scale=tile_scale, boxes=True, tile_windows=True)
+        face_scale = VIDEO_FACE_SCALE if self.face_scale is None else self.face_scale
+        return replace(self, tile_scale=tile_scale, boxes=True, tile_windows=True, face_scale=face_scale,
+                       shared_arena=True)
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (checked again)."""
