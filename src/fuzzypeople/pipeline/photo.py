@@ -5,7 +5,10 @@ own). The detectors see an 8-bit RGB copy made from the pixels' real value
 range (:attr:`fuzzypeople.io.image.ImageFile.rgb`); a copy that comes out
 near-uniform while the picture is not is refused. Photos larger than
 :data:`ANALYSIS_MAX_SIDE` are analysed at that size and the mask is scaled
-back up (grown by one analysis pixel so rounding never uncovers an edge).
+back up (grown by one analysis pixel so rounding never uncovers an edge);
+a single such photo over :data:`BAND_ABOVE` pixels is let go while its
+shrunk copy is analysed and decoded again for hiding (:class:`Redecode`),
+so the detectors' working memory never comes on top of the full-size pixels.
 Float pixels are hidden on a 0-255 scale and put back at their own scale, so
 colours (``solid``, ``silhouette``) mean the same for every depth.
 """
