@@ -8,7 +8,13 @@ anonymised by the ``fuzzypeople`` command; the command's own peak RSS (its
 rusage, not this script's), wall time and exit status are printed, and the
 share of each pasted person's pixels that changed. The photo is analysed at a
 bounded working size (``pipeline.photo.ANALYSIS_MAX_SIDE``) with the mask
-scaled back up, and hidden in bands (``BAND_PIXELS``).
+scaled back up, the full-size pixels let go meanwhile and decoded again for
+hiding (``pipeline.photo.Redecode``), and hidden in bands (``BAND_PIXELS``;
+scramble in place, ``obfuscate.scramble.scramble_in_place``).
+
+To compare two versions of the code, run it once per version, e.g.
+``PYTHONPATH=/tmp/base/src python benchmarks/big_photo.py`` then with
+``PYTHONPATH=src`` (the command inherits PYTHONPATH).
 """
 
 from __future__ import annotations

@@ -318,10 +318,19 @@ def _read_large(path: Path, exif, xmp, icc, info, fmt: str, shape) -> ImageFile 
     """A large 8-bit RGB photo decoded by OpenCV into one array (RGB order, upright), or None."""
     import cv2
 
-    arr = cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+    arr = np.empty((*shape, 3), np.uint8)
+    try:  # decoded straight into ``arr``: without it OpenCV's PNG decoder holds a second full-size copy
+        got = cv2.imread(str(path), arr, flags)
+    except (cv2.error, TypeError):  # an OpenCV without imread(path, dst, flags)
+        del arr
+        got = cv2.imread(str(path), flags)
+    arr = got
     if arr is None or arr.shape[:2] != tuple(shape):
         return None
-    cv2.cvtColor(arr, cv2.COLOR_BGR2RGB, dst=arr)  # in place: no second copy
+    for y in range(0, arr.shape[0], 256):  # in place, in bands (a whole-array cvtColor copies its input)
+        band = arr[y : y + 256]
+        cv2.cvtColor(band, cv2.COLOR_BGR2RGB, dst=band)
     arr = _orient(arr, exif.get(ORIENTATION, 1) if exif else 1)
     return ImageFile(arr, None, fmt, "RGB", exif, xmp, icc, info, 255.0)
 

@@ -44,7 +44,7 @@ from ._common import Params, hide_at, mask_bbox, share_of_side, weakest_safe
 NAME = "scramble"
 HELP = "Fuzzy People: each pixel becomes a random pixel within --radius (default)"
 
-__all__ = ["apply", "offset_field", "Params"]
+__all__ = ["apply", "offset_field", "scramble_in_place", "Params"]
 
 
 CACHE_PIXELS = 9_000_000  # fields up to a 4K frame are cached (video); bigger ones (bands of huge photos) are not
@@ -142,6 +142,36 @@ def _fixed(image: np.ndarray, mask: np.ndarray, radius, shape: str = "square", s
     out = image.copy()
     out[ys, xs] = window
     return out
+
+
+def scramble_in_place(image: np.ndarray, mask: np.ndarray, radius: int, shape: str = "square", seed: int = 0,
+                      top: int = 0) -> None:
+    """Scramble the masked pixels of ``image`` in place, at a fixed ``radius``.
+
+    ``mask`` covers rows ``top:top + len(mask)`` of ``image`` (all of it by
+    default). Only the mask's bounding window gets a field and a remapped
+    copy, so the memory used is the window's, however much of ``image`` is
+    read around it (a band of a huge photo with ``radius`` rows of margin
+    above and below); the same seed gives the same pixels as :func:`apply`
+    on an image over :data:`CACHE_PIXELS`. Sources are read before anything
+    is written.
+
+    >>> img = np.arange(64, dtype=np.uint8).reshape(8, 8, 1).repeat(3, axis=2)
+    >>> mask = np.zeros((8, 8), bool); mask[2:4] = True
+    >>> out = img.copy(); scramble_in_place(out, mask, 2, seed=0)
+    >>> bool((out[2:4] != img[2:4]).any()), bool((out[~mask] == img[~mask]).all())
+    (True, True)
+    """
+    radius = int(radius)
+    if radius <= 0 or not mask.any():
+        return
+    h, w = image.shape[:2]
+    rows, xs = mask_bbox(mask)
+    ys = slice(rows.start + top, rows.stop + top)
+    field = _field(h, w, radius, shape, seed, (ys, xs))
+    window = cv2.remap(image, field, None, cv2.INTER_NEAREST).reshape(image[ys, xs].shape)
+    where = mask[rows, xs]
+    np.copyto(image[ys, xs], window, where=where[..., None] if window.ndim == 3 else where)
 
 
 def apply(image: np.ndarray, mask: np.ndarray, params: Params) -> np.ndarray:

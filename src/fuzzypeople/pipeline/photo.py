@@ -5,7 +5,10 @@ own). The detectors see an 8-bit RGB copy made from the pixels' real value
 range (:attr:`fuzzypeople.io.image.ImageFile.rgb`); a copy that comes out
 near-uniform while the picture is not is refused. Photos larger than
 :data:`ANALYSIS_MAX_SIDE` are analysed at that size and the mask is scaled
-back up (grown by one analysis pixel so rounding never uncovers an edge).
+back up (grown by one analysis pixel so rounding never uncovers an edge);
+a single such photo over :data:`BAND_ABOVE` pixels is let go while its
+shrunk copy is analysed and decoded again for hiding (:class:`Redecode`),
+so the detectors' working memory never comes on top of the full-size pixels.
 Float pixels are hidden on a 0-255 scale and put back at their own scale, so
 colours (``solid``, ``silhouette``) mean the same for every depth.
 """
@@ -64,8 +67,11 @@ class BandedStages:
     def hide(self, pixels: np.ndarray, mask: np.ndarray, params=None) -> np.ndarray:
         params = params or self.stages.params
         h, w = mask.shape
-        if h * w <= BAND_ABOVE or not mask.any():
-            return self.stages.hide(pixels, mask, params)
+        cloak = getattr(getattr(self.stages, "settings", None), "cloak_kept", False)
+        if h * w <= BAND_ABOVE or (cloak and not mask.any()):
+            return self.stages.hide(_loaded(pixels), mask, params)
+        if not mask.any():  # nobody to hide: the pixels as they are, not a full-size copy of them
+            return _loaded(pixels)
         from dataclasses import replace
 
         from ..obfuscate import weakest_safe
@@ -77,18 +83,33 @@ class BandedStages:
         # the strongest value any region of the whole mask needs.
         # (only the method's own strength: each is a pass over the whole mask)
         method = self.stages.method
+        if method == "scramble" and params.radius:  # a given radius: warned about once, as a one-pass hide would
+            from ..obfuscate._common import warn_if_weak
+            from ..obfuscate.scramble import radius_for_side
+
+            warn_if_weak("radius", params.radius, mask, lambda side: radius_for_side(side, params.share))
         if method == "scramble" and params.radius is None:
             params = replace(params, radius=auto_radius(mask))
         if method == "pixelate" and params.block is None:
             params = replace(params, block=int(weakest_safe(mask, auto_block)))
         if method == "blur" and params.strength is None:
             params = replace(params, strength=float(weakest_safe(mask, auto_sigma)))
+        # The photo let go during analysis is decoded again only now, after the passes over the whole mask.
+        pixels = _loaded(pixels)
         block = max(1, int(params.block or 1)) if method == "pixelate" else 1
         sigma = float(params.strength or 0) if method == "blur" else 0.0
         margin = max(int(params.radius or 0), int(3 * sigma) + 2, int(self.stages.feather) + 1, block)
         margin = -(-margin // block) * block
         band = max(block, -(-max(1, BAND_PIXELS // w) // block) * block)
         rows = mask.any(axis=1)
+        # Scramble (no feather, no cloak) is done in place over each band's masked window: handing
+        # the method the band with its margin (the radius, up to 2048 rows above and below) would
+        # make it copy all of that two or three times over (+450 MiB on a 144 MP photo).
+        in_place = method == "scramble" and not self.stages.feather and params.radius and not cloak
+        if in_place:
+            from ..obfuscate.scramble import scramble_in_place
+
+            seed = params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
         for y0 in range(0, h, band):
             y1 = min(h, y0 + band)
             if not rows[y0:y1].any():
@@ -98,12 +119,48 @@ class BandedStages:
             cols = np.flatnonzero(mask[y0:y1].any(axis=0))
             left = max(0, int(cols[0]) - margin) // block * block
             right = min(w, -(-(int(cols[-1]) + 1 + margin) // block) * block)
+            if in_place:  # the band's own rows of the mask (a view): the margin is only read
+                scramble_in_place(pixels[a:b, left:right], mask[y0:y1, left:right], params.radius, params.shape,
+                                  seed + y0, top=y0 - a)
+                continue
             band_mask = mask[a:b, left:right].copy()  # the margin is only read, never hidden here
             band_mask[: y0 - a] = False
             band_mask[y1 - a :] = False
             hidden = self.stages.hide(pixels[a:b, left:right], band_mask, params)
             pixels[y0:y1, left:right] = hidden[y0 - a : y1 - a]
         return pixels
+
+
+class Redecode:
+    """Stands in for a huge photo's pixels while a shrunk copy is analysed; :meth:`load` decodes the file again.
+
+    The detectors' working memory (CenterFace alone takes ~360 MiB) would
+    otherwise come on top of the full-size pixels (412 MiB for 144 MP), idle
+    until hiding starts. Decoding twice costs a few seconds. The file must
+    be the one analysed: the same size, modification time and inode as
+    before the first decode, and the same pixel shape, else
+    :class:`FuzzyError` and nothing is written (fail closed).
+    """
+
+    def __init__(self, src: Path, stamp: tuple, shape: tuple[int, ...]):
+        self.src, self.stamp, self.shape = src, stamp, shape
+
+    def load(self) -> np.ndarray:
+        img = read_image(self.src)
+        if file_stamp(self.src) != self.stamp or img.pixels.shape != self.shape or img.pixels.dtype != np.uint8:
+            raise FuzzyError(self.src, "the file changed while it was being anonymised; nothing written")
+        return img.pixels
+
+
+def _loaded(pixels) -> np.ndarray:
+    """``pixels``, or a :class:`Redecode`'s pixels decoded again."""
+    return pixels.load() if isinstance(pixels, Redecode) else pixels
+
+
+def file_stamp(path: Path) -> tuple:
+    """What tells a file changed: inode, size and modification time (ns)."""
+    st = Path(path).stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
 
 
 class ScaledMasker:
@@ -167,6 +224,7 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
         output_format(dst)  # refuse out.mp4 / out.gif-for-a-photo names before decoding anything
     if save_mask is not None:
         check_distinct(src, save_mask)
+    stamp = file_stamp(src) if src.is_file() else None
     img = read_image(src)
     fmt = output_format(dst, img) if write else img.format
     frames = img.frames
@@ -177,8 +235,20 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
     runner = ScaledMasker(masker, (h, w)) if small else masker
     big = h * w > BAND_ABOVE and img.pixels.dtype == np.uint8
     worker = BandedStages(stages) if big else stages  # hides in place: the pixels are ours alone
+    redecode = None
+    if write and small and big and not img.more and stamp is not None:
+        # A huge single photo: keep only its analysis copy while the detectors run (Redecode).
+        rgb = _rgb(img, img.pixels)
+        check_analysis_copy(src, img.pixels, rgb)
+        first = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+        redecode = Redecode(src, stamp, img.pixels.shape)
+        del rgb
+        img.pixels, frames = None, None
 
     def items():
+        if redecode is not None:
+            yield 0, redecode, first, 0
+            return
         for i, (pixels, _) in enumerate(frames):
             rgb = _rgb(img, pixels)
             check_analysis_copy(src, pixels, rgb)
@@ -190,7 +260,9 @@ def anonymize_photo(stages, src: str | Path, dst: str | Path | None = None, sett
     hidden_frames, first_mask, shares = [], None, []
     try:
         for i, hidden, mask in anonymize_frames(worker, items(), runner, params=settings.params, hide=write):
-            pixels = frames[i][0]
+            if redecode is not None:
+                img.pixels = hidden
+            pixels = frames[i][0] if redecode is None else hidden
             k = _hide_scale(pixels, img.white)
             if write and k is not None:  # back to the file's scale; untouched pixels exactly as they were
                 changed = (hidden != pixels * np.float32(k)).any(axis=2, keepdims=True)
