@@ -59,6 +59,41 @@ def models_ready(page, timeout: float = 300) -> None:
         time.sleep(0.05)
 
 
+def wait_preview(page, timeout: float = 600) -> dict:
+    """The page's timings once its preview is drawn (the complete analysis is left running)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        st = page.evaluate("window.fuzzypeoplePage.stats()")
+        if "preview" in st["timings"]:
+            return st["timings"]
+        err = page.evaluate("() => document.getElementById('error').textContent")
+        if err:
+            raise SystemExit(f"page error: {err}")
+        time.sleep(0.05)
+    raise SystemExit("timed out")
+
+
+def preview_rows(page, photo: Path, repeat: int) -> None:
+    """--preview-only: seconds from choosing the photo to the preview drawn, cold then warm (each in a new
+    tab of the same profile, models from the HTTP cache: a reload would wait for the complete analysis)."""
+    print(f"{'':34s} {'preview':>8s}  page's stages (s)")
+
+    def row(name: str, t: dict) -> None:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in t.get("previewStages", t.get("stages", {})).items() if k != "tiles")
+        print(f"{name:34s} {t['preview']:7.2f}s  {stages}", flush=True)
+
+    page.set_input_files("#file", str(photo))
+    row("cold (empty cache, models loading)", wait_preview(page))
+    for i in range(repeat):
+        ctx, url = page.context, page.url
+        page.close()
+        page = ctx.new_page()
+        page.goto(url)
+        models_ready(page)
+        page.set_input_files("#file", str(photo))
+        row(f"warm {i + 1} (reloaded, models cached)", wait_preview(page))
+
+
 def serve_row(p, chrome, photo: Path):
     """A second photo in the same page, served by `fuzzypeople serve`."""
     import threading
@@ -97,6 +132,9 @@ def main() -> None:
     ap.add_argument("--photo", type=Path, help="photo to use (default: skimage's astronaut)")
     ap.add_argument("--megapixels", type=float, default=12.0, help="scale the photo to this size (0: as it is)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python pipeline's timing")
+    ap.add_argument("--preview-only", action="store_true",
+                    help="time only the preview (the page is reloaded instead of waiting for the complete result)")
+    ap.add_argument("--repeat", type=int, default=3, help="with --preview-only: warm runs (each after a reload)")
     ap.add_argument("--serve", action="store_true",
                     help="also time a second photo through `fuzzypeople serve`")
     args = ap.parse_args()
@@ -137,6 +175,10 @@ def main() -> None:
                                                            args=["--no-sandbox"])
                 page = ctx.new_page()
                 page.goto(url)
+                if args.preview_only:
+                    preview_rows(page, photo, args.repeat)
+                    ctx.close()
+                    return
                 page.set_input_files("#file", str(photo))
                 rows.append(("cold (empty cache, models loading)", wait_version(page, 1), page.evaluate("window.fuzzypeoplePage.stats()")))
                 page.reload()
