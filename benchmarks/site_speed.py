@@ -73,25 +73,24 @@ def wait_preview(page, timeout: float = 600) -> dict:
     raise SystemExit("timed out")
 
 
-def preview_rows(page, photo: Path, repeat: int) -> None:
-    """--preview-only: seconds from choosing the photo to the preview drawn, cold then warm (each in a new
-    tab of the same profile, models from the HTTP cache: a reload would wait for the complete analysis)."""
+def preview_rows(launch, url: str, photo: Path, repeat: int) -> None:
+    """--preview-only: seconds from choosing the photo to the preview drawn, cold, then warm: each in a new
+    browser on the same profile (models from the HTTP cache), so no earlier complete analysis still runs."""
     print(f"{'':34s} {'preview':>8s}  page's stages (s)")
 
     def row(name: str, t: dict) -> None:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in t.get("previewStages", t.get("stages", {})).items() if k != "tiles")
         print(f"{name:34s} {t['preview']:7.2f}s  {stages}", flush=True)
 
-    page.set_input_files("#file", str(photo))
-    row("cold (empty cache, models loading)", wait_preview(page))
-    for i in range(repeat):
-        ctx, url = page.context, page.url
-        page.close()
+    for i in range(repeat + 1):
+        ctx = launch()
         page = ctx.new_page()
         page.goto(url)
-        models_ready(page)
+        if i:
+            models_ready(page)
         page.set_input_files("#file", str(photo))
-        row(f"warm {i + 1} (reloaded, models cached)", wait_preview(page))
+        row(f"warm {i} (new browser, cached)" if i else "cold (empty cache, models loading)", wait_preview(page))
+        ctx.close()
 
 
 def serve_row(p, chrome, photo: Path):
@@ -171,14 +170,16 @@ def main() -> None:
         rows = []
         try:
             with sync_playwright() as p:
-                ctx = p.chromium.launch_persistent_context(str(work / "profile"), executable_path=chrome, headless=True,
-                                                           args=["--no-sandbox"])
+                def launch():
+                    return p.chromium.launch_persistent_context(str(work / "profile"), executable_path=chrome,
+                                                                headless=True, args=["--no-sandbox"])
+
+                if args.preview_only:
+                    preview_rows(launch, url, photo, args.repeat)
+                    return
+                ctx = launch()
                 page = ctx.new_page()
                 page.goto(url)
-                if args.preview_only:
-                    preview_rows(page, photo, args.repeat)
-                    ctx.close()
-                    return
                 page.set_input_files("#file", str(photo))
                 rows.append(("cold (empty cache, models loading)", wait_version(page, 1), page.evaluate("window.fuzzypeoplePage.stats()")))
                 page.reload()
