@@ -190,7 +190,6 @@
           let t = performance.now();
           state.previewImg = shown;
           state.previewMask = FP.buildMask(scaled, pw, ph, FP.GROW, Math.max(1, Math.round(FP.DILATE * f)));
-          state.previewCount = FP.countPeople(found);
           stages.mask = (performance.now() - t) / 1000;
           t = performance.now();
           render();
