@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python3 benchmarks/site_speed.py                 # a 12 MP photo (astronaut scaled up)
     PYTHONPATH=src python3 benchmarks/site_speed.py --photo big.jpg --megapixels 0   # a photo as it is
+    PYTHONPATH=src python3 benchmarks/site_speed.py --preview-only   # the first result only, cold + 3 warm
 
 Builds the static site (``fuzzypeople site``), serves it with ``python3 -m
 http.server`` and measures, from choosing the photo in ``#file`` to the
