@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python3 benchmarks/site_speed.py                 # a 12 MP photo (astronaut scaled up)
     PYTHONPATH=src python3 benchmarks/site_speed.py --photo big.jpg --megapixels 0   # a photo as it is
+    PYTHONPATH=src python3 benchmarks/site_speed.py --preview-only   # the first result only, cold + 3 warm
 
 Builds the static site (``fuzzypeople site``), serves it with ``python3 -m
 http.server`` and measures, from choosing the photo in ``#file`` to the
@@ -59,6 +60,40 @@ def models_ready(page, timeout: float = 300) -> None:
         time.sleep(0.05)
 
 
+def wait_preview(page, timeout: float = 600) -> dict:
+    """The page's timings once its preview is drawn (the complete analysis is left running)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        st = page.evaluate("window.fuzzypeoplePage.stats()")
+        if "preview" in st["timings"]:
+            return st["timings"]
+        err = page.evaluate("() => document.getElementById('error').textContent")
+        if err:
+            raise SystemExit(f"page error: {err}")
+        time.sleep(0.05)
+    raise SystemExit("timed out")
+
+
+def preview_rows(launch, url: str, photo: Path, repeat: int) -> None:
+    """--preview-only: seconds from choosing the photo to the preview drawn, cold, then warm: each in a new
+    browser on the same profile (models from the HTTP cache), so no earlier complete analysis still runs."""
+    print(f"{'':34s} {'preview':>8s}  page's stages (s)")
+
+    def row(name: str, t: dict) -> None:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in t.get("previewStages", t.get("stages", {})).items() if k != "tiles")
+        print(f"{name:34s} {t['preview']:7.2f}s  {stages}", flush=True)
+
+    for i in range(repeat + 1):
+        ctx = launch()
+        page = ctx.new_page()
+        page.goto(url)
+        if i:
+            models_ready(page)
+        page.set_input_files("#file", str(photo))
+        row(f"warm {i} (new browser, cached)" if i else "cold (empty cache, models loading)", wait_preview(page))
+        ctx.close()
+
+
 def serve_row(p, chrome, photo: Path):
     """A second photo in the same page, served by `fuzzypeople serve`."""
     import threading
@@ -97,6 +132,9 @@ def main() -> None:
     ap.add_argument("--photo", type=Path, help="photo to use (default: skimage's astronaut)")
     ap.add_argument("--megapixels", type=float, default=12.0, help="scale the photo to this size (0: as it is)")
     ap.add_argument("--no-python", action="store_true", help="skip the Python pipeline's timing")
+    ap.add_argument("--preview-only", action="store_true",
+                    help="time only the preview (the page is reloaded instead of waiting for the complete result)")
+    ap.add_argument("--repeat", type=int, default=3, help="with --preview-only: warm runs (each after a reload)")
     ap.add_argument("--serve", action="store_true",
                     help="also time a second photo through `fuzzypeople serve`")
     args = ap.parse_args()
@@ -133,8 +171,14 @@ def main() -> None:
         rows = []
         try:
             with sync_playwright() as p:
-                ctx = p.chromium.launch_persistent_context(str(work / "profile"), executable_path=chrome, headless=True,
-                                                           args=["--no-sandbox"])
+                def launch():
+                    return p.chromium.launch_persistent_context(str(work / "profile"), executable_path=chrome,
+                                                                headless=True, args=["--no-sandbox"])
+
+                if args.preview_only:
+                    preview_rows(launch, url, photo, args.repeat)
+                    return
+                ctx = launch()
                 page = ctx.new_page()
                 page.goto(url)
                 page.set_input_files("#file", str(photo))

@@ -238,6 +238,51 @@ def test_static_site_hides_people_and_sends_nothing(site_page, site_dir, astrona
     assert not page.errors
 
 
+PREVIEW_STATE = """() => { const c = document.getElementById('result');
+  if (c.dataset.preview !== '1') return null;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = '';
+  for (let i = 0; i < d.length; i += 4) s += String.fromCharCode(d[i], d[i + 1], d[i + 2]);
+  return {width: c.width, height: c.height, data: btoa(s), preview: c.dataset.preview, version: c.dataset.version || '0',
+          caption: document.getElementById('caption').textContent, status: document.getElementById('status').textContent,
+          download: document.getElementById('download').getAttribute('aria-disabled')}; }"""
+
+
+@needs_chromium
+def test_a_big_photo_shows_a_hidden_preview_before_the_complete_analysis(browser, static_server, astronaut, tmp_path):
+    """A photo over 1280 px: the first result is a preview from a small copy of it (the whole-image passes),
+    with the astronaut's face already hidden, labelled a preview and without a download, while the complete
+    analysis (the full-size passes and the 1.5x tiles) still runs."""
+    big = Image.fromarray(astronaut).resize((2048, 2048), Image.LANCZOS)
+    path = tmp_path / "big_astronaut.png"
+    big.save(path)
+    page = Page(browser, static_server)
+    try:
+        page.page.select_option("#method", "solid")  # hidden pixels are exactly black
+        page.page.set_input_files("#file", str(path))
+        end = time.time() + 240
+        # One evaluate both sees the preview and reads it: the page may be busy for long right after.
+        while (shot := page.page.evaluate(PREVIEW_STATE)) is None:
+            assert time.time() < end, "no preview"
+            assert not page.page.evaluate("document.getElementById('error').textContent")
+            time.sleep(0.05)
+        assert shot["preview"] == "1" and shot["version"] == "0"  # the complete result is not there yet
+        assert "preview" in shot["caption"] and "preview" in shot["status"]
+        assert shot["download"] == "true"  # nothing offered for download
+        out = np.frombuffer(base64.b64decode(shot["data"]), np.uint8).reshape(shot["height"], shot["width"], 3)
+        assert out.shape == (1280, 1280, 3)
+        hidden = (out == 0).all(axis=2)
+        k = 1280 / 512
+        face = (slice(int(70 * k), int(170 * k)), slice(int(190 * k), int(260 * k)))  # Eileen Collins' face
+        assert hidden[face].all()
+        assert 0.1 < hidden.mean() < 0.9  # her grown box (the preview hides boxes), not the whole photo
+        # The rest is the photo, drawn smaller by the browser: close to Pillow's own downscale.
+        small = np.asarray(big.resize((1280, 1280), Image.BOX)).astype(int)
+        assert np.abs(out[~hidden].astype(int) - small[~hidden]).mean() < 4
+        assert not page.errors
+    finally:
+        page.page.close()
+
+
 @needs_chromium
 def test_a_file_that_is_not_a_photo_gets_a_one_line_error_and_no_result(site_page, tmp_path):
     bad = tmp_path / "broken.jpg"

@@ -5,7 +5,10 @@
   const $ = (id) => document.getElementById(id);
   const FP = window.FuzzyPeople;
   const MAX_PIXELS = 60e6; // a bigger picture would need several GB of typed arrays
-  const PREVIEW_SIDE = 1600; // the preview shown while the tiles run is drawn at most this wide
+  // A photo bigger than PREVIEW_SIDE gets a first result from a copy of it at most this wide, drawn by the
+  // browser: the whole-image passes there, CenterFace at PREVIEW_FACE_SIDE (a sixth of its 1920 px work).
+  const PREVIEW_SIDE = 1280;
+  const PREVIEW_FACE_SIDE = 768;
   const here = new URL(".", document.baseURI);
   const state = {
     sessions: null, loading: null, img: null, people: null, outlines: null, mask: null, seed: null, name: null, type: null,
@@ -20,29 +23,55 @@
     if (!state.loading) {
       const t0 = performance.now();
       state.loading = FP.loadModels(new URL("static/models/", here).href, new URL("static/ort/", here).href)
-        .then((s) => { state.sessions = s; state.timings.models = (performance.now() - t0) / 1000; setStatus(state.img ? "" : "ready"); return s; })
+        .then(async (s) => {
+          // While no photo waits for them, run the preview's passes once (its first run is slower).
+          if (!state.busy) await FP.warmUp(s, PREVIEW_SIDE, PREVIEW_FACE_SIDE);
+          state.sessions = s; state.timings.models = (performance.now() - t0) / 1000; setStatus(state.img ? "" : "ready"); return s;
+        })
         .catch((e) => { state.loading = null; throw e; });
     }
     return state.loading;
   }
 
-  /** The photo as 8-bit sRGB: EXIF orientation applied, an ICC profile converted to sRGB (the download carries none). */
-  async function decode(file) {
+  /**
+   * The photo, decoded once: an ImageBitmap with its EXIF orientation applied and an ICC profile
+   * converted to sRGB (the download carries none). pixels() reads it as RGB at any size.
+   */
+  async function open(file) {
     const bitmap = await createImageBitmap(file, { imageOrientation: "from-image", colorSpaceConversion: "default", premultiplyAlpha: "none" });
-    try {
-      const { width: w, height: h } = bitmap;
-      if (w * h > MAX_PIXELS) throw new Error(`${w}x${h} is larger than the ${MAX_PIXELS / 1e6} megapixels this page handles`);
-      const canvas = document.createElement("canvas");
-      canvas.width = w; canvas.height = h;
-      const ctx = canvas.getContext("2d", { willReadFrequently: true, colorSpace: "srgb" });
-      ctx.drawImage(bitmap, 0, 0);
-      const rgba = ctx.getImageData(0, 0, w, h, { colorSpace: "srgb" }).data;
-      const rgb = new Uint8Array(w * h * 3);
-      for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
-      return { data: rgb, width: w, height: h };
-    } finally {
+    const { width: w, height: h } = bitmap;
+    if (w * h > MAX_PIXELS) {
       bitmap.close();
+      throw new Error(`${w}x${h} is larger than the ${MAX_PIXELS / 1e6} megapixels this page handles`);
     }
+    return bitmap;
+  }
+
+  /**
+   * The bitmap's 8-bit sRGB pixels, {data (RGB), width, height}: at full size exactly as decoded, or
+   * drawn smaller by the browser (its own high-quality downscaling, for the preview only).
+   */
+  function pixels(bitmap, w = bitmap.width, h = bitmap.height) {
+    const canvas = document.createElement("canvas");
+    canvas.width = w; canvas.height = h;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true, colorSpace: "srgb" });
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(bitmap, 0, 0, w, h);
+    const rgba = ctx.getImageData(0, 0, w, h, { colorSpace: "srgb" }).data;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+    canvas.width = canvas.height = 0; // free its pixels now
+    return { data: rgb, width: w, height: h };
+  }
+
+  /** A task boundary without a timer's clamping: input, painting and other tasks run, then this resolves. */
+  function yieldToPage() {
+    return new Promise((resolve) => { const ch = new MessageChannel(); ch.port1.onmessage = () => resolve(); ch.port2.postMessage(0); });
+  }
+
+  /** Let the browser paint what was drawn (a frame, then a task) before more work blocks it. */
+  function paint() {
+    return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
   }
 
   function strength() { return Number($("strength").value); }
@@ -96,6 +125,7 @@
     canvas.getContext("2d").putImageData(new ImageData(rgba, w, h), 0, 0);
     $("stage").classList.remove("empty");
     canvas.dataset.preview = final ? "0" : "1";
+    $("caption").textContent = final ? "people hidden" : "preview: the people found so far, hidden; still looking (no download yet)";
     if (!final) return;
     state.renders += 1;
     canvas.dataset.version = String(state.renders);
@@ -137,38 +167,78 @@
     const t0 = performance.now();
     try {
       setStatus("reading the photo…");
-      let img;
+      let bitmap;
       try {
-        img = await decode(file);
+        bitmap = await open(file);
       } catch (e) {
         throw new Error(`${file.name}: cannot read this photo (${e.message || e.name})`);
       }
-      setStatus(state.sessions ? "looking for people…" : "loading the models…");
-      const sessions = await models();
-      setStatus("looking for people…");
-      const t1 = performance.now();
-      const seed = new Uint32Array(4);
-      crypto.getRandomValues(seed);
-      state.seed = Array.from(seed);
-      const small = FP.analysisSize(img.width, img.height);
-      const analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
-      const preview = async (partial) => {
-        // Shown, never offered for download: drawn at most PREVIEW_SIDE px wide, so it costs little on a big photo.
-        const f = Math.min(1, PREVIEW_SIDE / Math.max(img.width, img.height));
-        const pw = Math.max(1, Math.round(img.width * f)), ph = Math.max(1, Math.round(img.height * f));
-        const kx = pw / analysed.width, ky = ph / analysed.height;
-        const scaled = partial.map((q) => ({ ...q, box: [q.box[0] * kx, q.box[1] * ky, q.box[2] * kx, q.box[3] * ky] }));
-        state.previewImg = f < 1 ? FP.resizeArea(img, pw, ph) : img;
-        state.previewMask = FP.buildMask(scaled, pw, ph, FP.GROW, Math.max(1, Math.round(FP.DILATE * f)));
-        render();
-        state.timings.preview = (performance.now() - t0) / 1000;
-        await new Promise((r) => setTimeout(r, 0)); // let the page paint it
-      };
-      const tiles = (done, total) => setStatus(`preview; looking for small people: tile ${done} of ${total}`);
-      state.timings.stages = {};
-      const people = await FP.detect(sessions, analysed, tiles, preview, state.timings.stages);
+      let img, people;
+      try {
+        const seed = new Uint32Array(4);
+        crypto.getRandomValues(seed);
+        state.seed = Array.from(seed);
+        state.timings.stages = {};
+        const { width: w, height: h } = bitmap;
+        const f = Math.min(1, PREVIEW_SIDE / Math.max(w, h));
+        const pw = Math.max(1, Math.round(w * f)), ph = Math.max(1, Math.round(h * f));
+        /** Draw a preview of `found` (boxes in a w2 x h2 image) over `shown` (pw x ph): no download offered. */
+        const preview = async (shown, found, w2, h2) => {
+          const kx = pw / w2, ky = ph / h2;
+          const scaled = found.map((q) => ({ ...q, box: [q.box[0] * kx, q.box[1] * ky, q.box[2] * kx, q.box[3] * ky] }));
+          const stages = state.timings.previewStages;
+          let t = performance.now();
+          state.previewImg = shown;
+          state.previewMask = FP.buildMask(scaled, pw, ph, FP.GROW, Math.max(1, Math.round(FP.DILATE * f)));
+          stages.mask = (performance.now() - t) / 1000;
+          t = performance.now();
+          render();
+          stages.hide = (performance.now() - t) / 1000;
+          state.timings.preview = (performance.now() - t0) / 1000;
+          setStatus("preview shown; the complete analysis is running…");
+          await paint();
+        };
+        let early = null;
+        state.timings.previewStages = { open: (performance.now() - t0) / 1000 }; // the preview's split, for benchmarks
+        if (f < 1) {
+          // A big photo: the first result comes from a small copy drawn by the browser (decoding the
+          // whole photo to RGB and the full-size passes come after it is shown).
+          const stages = state.timings.previewStages;
+          let t = performance.now();
+          const shown = pixels(bitmap, pw, ph);
+          stages.draw = (performance.now() - t) / 1000;
+          setStatus(state.sessions ? "looking for people…" : "loading the models…");
+          t = performance.now();
+          const sessions = await models();
+          stages.models = (performance.now() - t) / 1000;
+          setStatus("looking for people…");
+          const found = await FP.detectPreview(sessions, shown, PREVIEW_FACE_SIDE, stages);
+          await preview(shown, found, pw, ph);
+        } else {
+          early = (found) => preview(img, found, w, h); // a small photo: the whole-image passes, shared (img is set by then)
+        }
+        let t = performance.now();
+        img = pixels(bitmap);
+        state.timings.stages.decode = (performance.now() - t) / 1000;
+        bitmap.close();
+        bitmap = null;
+        const small = FP.analysisSize(img.width, img.height);
+        const analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
+        state.analysed = analysed;
+        const sessions = await models();
+        setStatus(state.previewImg ? "preview shown; the complete analysis is running…" : "looking for people…");
+        const t1 = performance.now();
+        const tiles = (done, total) => {
+          setStatus(`preview; looking for small people: tile ${done} of ${total}`);
+          return done % 8 ? null : yieldToPage(); // keep the page responsive (and its status painted) during the tiles
+        };
+        people = await FP.detect(sessions, analysed, tiles, early, state.timings.stages);
+        state.timings.detect = (performance.now() - t1) / 1000;
+      } finally {
+        if (bitmap) bitmap.close();
+      }
+      const analysed = state.analysed;
       state.detections += 1;
-      state.timings.detect = (performance.now() - t1) / 1000;
       const t2 = performance.now();
       Object.assign(state, { img, analysed, people, name: file.name, type: file.type, outlines: null });
       await remask();

@@ -321,7 +321,7 @@
             ts.push(t.scores[i]);
           }
         });
-        if (onTile) onTile(++done, ys.length * xs.length);
+        if (onTile) await onTile(++done, ys.length * xs.length); // it may yield to the page
       }
     }
     const keep = nms(tb, ts, iouThr);
@@ -370,10 +370,10 @@
     return found;
   }
 
-  /** detect/centerface.py CenterFace: face boxes. */
-  async function centerface(session, img) {
+  /** detect/centerface.py CenterFace: face boxes. `maxSide` below 1920 only for the preview (faster, misses small faces). */
+  async function centerface(session, img, maxSide = CENTERFACE.maxSide) {
     const { width: w, height: h } = img;
-    const s = Math.min(1, CENTERFACE.maxSide / Math.max(w, h));
+    const s = Math.min(1, maxSide / Math.max(w, h));
     const nw = Math.max(32, Math.ceil(w * s / 32) * 32), nh = Math.max(32, Math.ceil(h * s / 32) * 32);
     const r = nw < w ? resizeAreaAny(img, nw, nh) : (nw === w && nh === h ? img : resizeLinear(img, nw, nh)); // as Python: AREA if nw < w
     const plane = nw * nh, x = new Float32Array(3 * plane);
@@ -848,7 +848,36 @@
     return join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
   }
 
+  /**
+   * The preview of a big photo: the whole-image passes (NanoDet, MoveNet, CenterFace at most `faceSide`
+   * px) on a small copy of it, for a first result in seconds. Not the pipeline's answer: CenterFace at a
+   * smaller size misses small faces and there are no tiles, so the page shows it as a preview and offers
+   * no download until detect() has run on the photo itself.
+   */
+  async function detectPreview(sessions, img, faceSide, timings = {}) {
+    const { width: w, height: h } = img;
+    let t = performance.now();
+    const lap = (name) => { const now = performance.now(); timings[name] = (now - t) / 1000; t = now; };
+    const whole = await nanodetWhole(sessions.nanodet, img);
+    lap('nanodet');
+    const moving = await movenet(sessions.movenet, img);
+    lap('movenet');
+    const faces = await centerface(sessions.centerface, img, faceSide);
+    lap('centerface');
+    return join(asBodies(whole, w, h, 'nanodet').concat(moving), faces, w, h);
+  }
+
+  /**
+   * Run the preview's three passes once on a grey square, so that a photo's first passes do not pay
+   * for onnxruntime's first run (its buffers and plans; CenterFace's for this input size).
+   */
+  async function warmUp(sessions, side, faceSide) {
+    const grey = { data: new Uint8Array(side * side * 3).fill(128), width: side, height: side };
+    await detectPreview(sessions, grey, faceSide);
+  }
+
   global.FuzzyPeople = {
+    detectPreview, warmUp,
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
