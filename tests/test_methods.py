@@ -148,7 +148,7 @@ def test_auto_strength_is_per_region_not_per_image():
     assert moved[small].max() == 16 and moved[big].max() == 128
 
 
-@pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 8, 64)])
+@pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 16, 128)])
 def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
     """Each region is hidden exactly as the method at its own auto strength would hide it alone."""
     img, small, big = _two_people()
@@ -164,7 +164,7 @@ def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
 
 
 @pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 128), ("pixelate", "block", 16, 64),
-                                                     ("blur", "strength", 25, 64)])
+                                                     ("blur", "strength", 25, 128)])
 def test_fixed_values_are_obeyed_and_weak_ones_warned(method, key, weak, strong):
     from fuzzypeople.obfuscate import PrivacyWarning
 
@@ -187,3 +187,17 @@ def test_explicit_radius_is_exact_even_for_big_people():
     mask = np.ones((1000, 400), bool)
     out = obfuscate(img, mask, "scramble", Params(radius=4, seed=0))
     assert np.abs(out[..., 1].astype(int) - img[..., 1]).max() == 4
+
+
+def test_the_browser_page_uses_the_measured_shares():
+    """fuzzy.js (the in-browser mode) copies each auto strength's share and minimum from the Python methods."""
+    import re
+    from pathlib import Path
+
+    from fuzzypeople.obfuscate import get
+
+    js = (Path(get("blur").__file__).parent.parent / "web" / "static" / "fuzzy.js").read_text()
+    for name in ("scramble", "pixelate", "blur"):
+        found = re.search(rf"{name}: {{ share: ([0-9.]+), min: (\d+) }}", js)
+        assert found, f"no share for {name} in fuzzy.js"
+        assert (float(found[1]), int(found[2])) == (get(name).AUTO_SHARE, get(name).AUTO_MIN)

@@ -664,7 +664,7 @@
   const METHODS = {
     scramble: { share: 0.25, min: 16 },
     pixelate: { share: 0.12, min: 8 },
-    blur: { share: 0.12, min: 4 },
+    blur: { share: 0.25, min: 4 },
     solid: null,
   };
 
