@@ -115,9 +115,9 @@ def test_unknown_method_is_a_clear_error(astronaut, mask):
         obfuscate(astronaut, mask, "smudge")
 
 
-@pytest.mark.parametrize("height,expected", [(50, 16), (100, 32), (400, 64), (800, 64)])
+@pytest.mark.parametrize("height,expected", [(10, 16), (50, 64), (100, 128), (400, 256), (800, 256)])
 def test_auto_radius_grows_with_the_people(height, expected):
-    """Default scramble: close-ups get more static than distant figures (0.25 of
+    """Default scramble: close-ups get more static than distant figures (1.0 x
     the region's shorter side, here min(height, 200), at least 16, a power of two)."""
     y, x = np.mgrid[:1000, :400]
     img = np.dstack([x, y, np.zeros_like(x)]).astype(np.uint16)  # each pixel knows where it is
@@ -141,14 +141,14 @@ def _two_people():
 
 
 def test_auto_strength_is_per_region_not_per_image():
-    """Scramble: the small figure keeps radius 16, the big one gets 128 (0.25 x 320 -> 128)."""
+    """Scramble: the small figure gets radius 64 (40 -> 64), the big one 512 (320 -> 512)."""
     img, small, big = _two_people()
     out = obfuscate(img, small | big, "scramble", Params(seed=0))
     moved = np.maximum(np.abs(out[..., 0].astype(int) - img[..., 0]), np.abs(out[..., 1].astype(int) - img[..., 1]))
-    assert moved[small].max() == 16 and moved[big].max() == 128
+    assert moved[small].max() == 64 and moved[big].max() == 512
 
 
-@pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 8, 64)])
+@pytest.mark.parametrize("method,key,small_value,big_value", [("pixelate", "block", 8, 64), ("blur", "strength", 16, 128)])
 def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
     """Each region is hidden exactly as the method at its own auto strength would hide it alone."""
     img, small, big = _two_people()
@@ -163,8 +163,8 @@ def test_pixelate_and_blur_auto_per_region(method, key, small_value, big_value):
         assert (blk == blk[0]).all()
 
 
-@pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 128), ("pixelate", "block", 16, 64),
-                                                     ("blur", "strength", 25, 64)])
+@pytest.mark.parametrize("method,key,weak,strong", [("scramble", "radius", 8, 512), ("pixelate", "block", 16, 64),
+                                                     ("blur", "strength", 25, 128)])
 def test_fixed_values_are_obeyed_and_weak_ones_warned(method, key, weak, strong):
     from fuzzypeople.obfuscate import PrivacyWarning
 
@@ -187,3 +187,17 @@ def test_explicit_radius_is_exact_even_for_big_people():
     mask = np.ones((1000, 400), bool)
     out = obfuscate(img, mask, "scramble", Params(radius=4, seed=0))
     assert np.abs(out[..., 1].astype(int) - img[..., 1]).max() == 4
+
+
+def test_the_browser_page_uses_the_measured_shares():
+    """fuzzy.js (the in-browser mode) copies each auto strength's share and minimum from the Python methods."""
+    import re
+    from pathlib import Path
+
+    from fuzzypeople.obfuscate import get
+
+    js = (Path(get("blur").__file__).parent.parent / "web" / "static" / "fuzzy.js").read_text()
+    for name in ("scramble", "pixelate", "blur"):
+        found = re.search(rf"{name}: {{ share: ([0-9.]+), min: (\d+) }}", js)
+        assert found, f"no share for {name} in fuzzy.js"
+        assert (float(found[1]), int(found[2])) == (get(name).AUTO_SHARE, get(name).AUTO_MIN)

@@ -662,9 +662,9 @@
   }
 
   const METHODS = {
-    scramble: { share: 0.25, min: 16 },
+    scramble: { share: 1.0, min: 16 },
     pixelate: { share: 0.12, min: 8 },
-    blur: { share: 0.12, min: 4 },
+    blur: { share: 0.25, min: 4 },
     solid: null,
   };
 
