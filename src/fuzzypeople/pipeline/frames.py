@@ -26,6 +26,8 @@ the whole frame.
 
 from __future__ import annotations
 
+import collections
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, Iterable, Iterator
 
@@ -111,7 +113,8 @@ class StillMasker:
 
 
 def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray, int]], masker, *,
-                     params=None, hide: bool = True, state=None) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+                     params=None, hide: bool = True, state=None,
+                     hide_ahead: int = 0) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
     """Anonymise a stream of frames, in order: detect -> track -> mask -> hide.
 
     This is the one place where a frame is anonymised: photos (one frame,
@@ -128,6 +131,10 @@ def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray,
         masker: ``push(item, rgb) -> [(item, mask)]`` and ``flush()``.
         params: the method's parameters (default: the stages').
         hide: False to detect only (``method="none"``): pixels come back as they are.
+        hide_ahead: hide on a helper thread, up to this many frames behind
+            the analysis (video: hiding one frame overlaps detecting the next
+            on the other core); 0 hides on the calling thread. Frames still
+            come out in order, and an error in hiding is raised here.
 
     A method that keeps state across frames (``erase``'s background model)
     gets one fresh state per call, from ``stages.method_state()`` when the
@@ -146,12 +153,28 @@ def anonymize_frames(stages, frames: Iterable[tuple[Any, np.ndarray, np.ndarray,
     state = state if hide else None
     extra = {} if state is None else {"state": state}
 
-    def finish(ready):
+    def upright_masks(ready):
         for (item, pixels, turns), mask in ready:
-            if turns:
-                mask = np.ascontiguousarray(np.rot90(mask, -turns))
-            yield item, (stages.hide(pixels, mask, params, **extra) if hide else pixels), mask
+            yield item, pixels, (np.ascontiguousarray(np.rot90(mask, -turns)) if turns else mask)
 
-    for item, pixels, rgb, turns in frames:
-        yield from finish(masker.push((item, pixels, turns), rgb))
-    yield from finish(masker.flush())
+    def masked():
+        for item, pixels, rgb, turns in frames:
+            yield from upright_masks(masker.push((item, pixels, turns), rgb))
+        yield from upright_masks(masker.flush())
+
+    if not hide:
+        yield from masked()
+    elif not hide_ahead:
+        for item, pixels, mask in masked():
+            yield item, stages.hide(pixels, mask, params, **extra), mask
+    else:  # one helper thread: frames are hidden in order (erase's background model needs it)
+        with ThreadPoolExecutor(1, thread_name_prefix="fuzzypeople-hide") as pool:
+            pending: collections.deque = collections.deque()
+            for item, pixels, mask in masked():
+                pending.append((item, pool.submit(stages.hide, pixels, mask, params, **extra), mask))
+                while len(pending) > hide_ahead:
+                    item, job, mask = pending.popleft()
+                    yield item, job.result(), mask
+            while pending:
+                item, job, mask = pending.popleft()
+                yield item, job.result(), mask

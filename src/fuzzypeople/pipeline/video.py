@@ -34,6 +34,7 @@ from .result import Result
 from .settings import Settings
 
 QUEUE = 8  # frames in flight between threads
+HIDE_AHEAD = 2  # frames being hidden on their own thread while the next are analysed (anonymize_frames)
 
 
 @dataclass
@@ -286,7 +287,8 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
 
     share = 0.0
     try:
-        for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide, state=state):
+        for frame, out, mask in anonymize_frames(stages, inputs(), masker, params=params, hide=hide, state=state,
+                                                 hide_ahead=HIDE_AHEAD):
             if not written(frame):
                 continue
             share += float(mask.mean())
