@@ -52,6 +52,64 @@ def test_anonymize_frames_keeps_order_items_and_turns_masks_back():
     assert (hidden[~mask] == 0).all()
 
 
+def test_hiding_on_a_helper_thread_gives_the_same_frames_in_order_and_raises_its_errors():
+    """hide_ahead (video) hides on another thread: same items, pixels and masks, in order;
+    a failure while hiding reaches the caller, and no frame after it comes out."""
+    import threading
+
+    anon = Anonymizer("solid", color=(255, 0, 255), targets="faces", dilate=0)
+    anon.detector = lambda rgb: People(np.array([[rgb[0, 0, 0] % 8, 0, 9, 3]], np.float32), [1.0], ["face"])
+    anon.grow = {}
+    frames = [np.full((6, 10, 3), i, np.uint8) for i in range(12)]
+    stream = [(i, f, f, 0) for i, f in enumerate(frames)]
+    plain = list(anonymize_frames(anon, stream, StillMasker(anon)))
+    threads, hide = set(), anon.hide
+
+    def spy(*args, **kw):
+        threads.add(threading.current_thread().name)
+        return hide(*args, **kw)
+
+    anon.hide = spy
+    ahead = list(anonymize_frames(anon, stream, StillMasker(anon), hide_ahead=2))
+    assert [i for i, _, _ in ahead] == list(range(12)) and threads and threading.main_thread().name not in threads
+    for (_, a, ma), (_, b, mb) in zip(plain, ahead):
+        assert np.array_equal(a, b) and np.array_equal(ma, mb) and ma.any()
+
+    def fails_on_5(pixels, mask, params=None, **kw):
+        if pixels[0, 0, 0] == 5:
+            raise RuntimeError("hide failed on 5")
+        return hide(pixels, mask, params, **kw)
+
+    anon.hide = fails_on_5
+    got = []
+    with pytest.raises(RuntimeError, match="hide failed on 5"):
+        for item, _, _ in anonymize_frames(anon, stream, StillMasker(anon), hide_ahead=2):
+            got.append(item)
+    assert got == [0, 1, 2, 3, 4]
+
+
+def test_malloc_is_tuned_for_video_only_while_one_streams(tmp_path, monkeypatch):
+    """The command line tunes glibc's malloc for photos (big buffers go back at once); a video
+    switches to reusing the heap while it streams (page faults took a quarter of the CPU) and
+    switches back after. A program that never enabled tuning is left alone."""
+    from fuzzypeople import alloc
+
+    calls = []
+    monkeypatch.setattr(alloc, "_set", lambda mode: (calls.append(mode), alloc._STATE.update(mode=mode)))
+    monkeypatch.setitem(alloc._STATE, "mode", None)
+    src = tmp_path / "in.mp4"
+    make_video(src, frames=6)
+    anon = Anonymizer("solid", targets="faces")
+    anon.anonymize_video(src, tmp_path / "a.mp4")
+    assert calls == []  # not enabled: glibc's own behaviour
+    alloc.enable()
+    inside = []
+    hide = anon.hide
+    anon.hide = lambda *a, **kw: (inside.append(alloc.current()), hide(*a, **kw))[1]
+    anon.anonymize_video(src, tmp_path / "b.mp4")
+    assert calls == ["photo", "video", "photo"] and set(inside) == {"video"} and alloc.current() == "photo"
+
+
 def test_reader_and_writer_copy_a_video_knowing_nothing_of_people(tmp_path):
     src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
     times = make_video(src, frames=8, vfr=True)

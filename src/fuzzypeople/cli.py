@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, alloc
 from .errors import FuzzyError
 from .options import METHOD_NAMES, keep_options, settings_error
 
@@ -42,26 +42,6 @@ def _targets(ctx, param, value):
         return parse_targets(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def return_big_buffers_to_the_system() -> None:
-    """glibc only: serve every allocation over 1 MiB by mmap, so freeing it returns it at once.
-
-    By default glibc raises that threshold after each large free, and later
-    frames and bands land in the heap, where fragmentation keeps them: the
-    peak RSS of the same 144 MP photo varied from 1.3 to 3.7 GiB between runs;
-    with the fixed threshold it stays at 1.2 GiB (benchmarks/big_photo.py).
-    """
-    import ctypes
-    import sys as _sys
-
-    if not _sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD (fixed: no dynamic adjustment)
-    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
-        pass
 
 
 class DefaultGroup(click.Group):
@@ -91,7 +71,7 @@ def main():
 
     Run `fuzzypeople run --help` for every anonymising option.
     """
-    return_big_buffers_to_the_system()
+    alloc.enable()  # big photos give memory back at once; videos switch to reusing it (alloc.py)
 
 
 @main.command("run", context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import alloc
 from ..errors import FuzzyError
 from ..io.paths import check_distinct, default_output
 from ..io.video import Frame, VideoReader, VideoWriter, check_input, check_output, open_file, parse_time
@@ -203,7 +204,7 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
     hidden: queue.Queue = queue.Queue(QUEUE)
     errors: list[BaseException] = []
     stop = reader.stopped
-    with writer, masks:
+    with writer, masks, alloc.tuned("video"):
         writers = (writer, masks) if save_mask is not None else (writer,)
         decode = threading.Thread(target=_guard, args=(_decode, frames, errors, reader, stop, True), daemon=True)
         encode = threading.Thread(target=_guard, args=(_encode, hidden, errors, writers, None, False), daemon=True)
