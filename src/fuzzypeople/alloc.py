@@ -21,8 +21,8 @@ switches to :data:`VIDEO` while a video streams (:func:`tuned`) and back to
 own adaptive behaviour: nothing here runs unless enabled. Elsewhere than
 glibc (musl, macOS) nothing happens.
 
->>> with tuned("video"):   # not enabled: a no-op
-...     current()
+>>> PHOTO["mmap"] < VIDEO["mmap"] and PHOTO["trim"] < VIDEO["trim"]
+True
 """
 
 from __future__ import annotations
