@@ -832,20 +832,28 @@
    */
   async function detect(sessions, img, onTile, onPartial, timings = {}) {
     const { width: w, height: h } = img;
+    const { whole, moving, faces } = await wholePasses(sessions, img, undefined, timings);
     let t = performance.now();
     const lap = (name) => { const now = performance.now(); timings[name] = (now - t) / 1000; t = now; };
-    const whole = await nanodetWhole(sessions.nanodet, img);
-    lap('nanodet');
-    const moving = await movenet(sessions.movenet, img);
-    lap('movenet');
-    const faces = await centerface(sessions.centerface, img);
-    lap('centerface');
     if (onPartial) await onPartial(join(asBodies(whole, w, h, 'nanodet').concat(moving), faces, w, h));
     lap('preview');
     const tiles = await nanodetTiles(sessions.nanodet, img, whole, onTile);
     lap('tiles');
     const nano = { boxes: whole.boxes.concat(tiles.boxes), scores: whole.scores.concat(tiles.scores) };
     return join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
+  }
+
+  /** The whole-image passes, each timed into `timings`: NanoDet, MoveNet, CenterFace (at most `faceSide` px). */
+  async function wholePasses(sessions, img, faceSide, timings) {
+    let t = performance.now();
+    const lap = (name) => { const now = performance.now(); timings[name] = (now - t) / 1000; t = now; };
+    const whole = await nanodetWhole(sessions.nanodet, img);
+    lap('nanodet');
+    const moving = await movenet(sessions.movenet, img);
+    lap('movenet');
+    const faces = await centerface(sessions.centerface, img, faceSide);
+    lap('centerface');
+    return { whole, moving, faces };
   }
 
   /**
@@ -856,14 +864,7 @@
    */
   async function detectPreview(sessions, img, faceSide, timings = {}) {
     const { width: w, height: h } = img;
-    let t = performance.now();
-    const lap = (name) => { const now = performance.now(); timings[name] = (now - t) / 1000; t = now; };
-    const whole = await nanodetWhole(sessions.nanodet, img);
-    lap('nanodet');
-    const moving = await movenet(sessions.movenet, img);
-    lap('movenet');
-    const faces = await centerface(sessions.centerface, img, faceSide);
-    lap('centerface');
+    const { whole, moving, faces } = await wholePasses(sessions, img, faceSide, timings);
     return join(asBodies(whole, w, h, 'nanodet').concat(moving), faces, w, h);
   }
 
