@@ -49,7 +49,7 @@ from ._common import Params, hide_at, mask_bbox, share_of_side, weakest_safe
 NAME = "scramble"
 HELP = "Fuzzy People: each pixel becomes a random pixel within --radius (default)"
 
-__all__ = ["apply", "offset_field", "scramble_in_place", "Params"]
+__all__ = ["apply", "offset_field", "scramble_in_place", "seed_of", "Params"]
 
 
 CACHE_PIXELS = 9_000_000  # fields up to a 4K frame are cached (video); bigger ones (bands of huge photos) are not
@@ -179,7 +179,16 @@ def scramble_in_place(image: np.ndarray, mask: np.ndarray, radius: int, shape: s
     np.copyto(image[ys, xs], window, where=where[..., None] if window.ndim == 3 else where)
 
 
+def seed_of(params: Params) -> int:
+    """The field's seed: the one given, else a fresh random one.
+
+    >>> seed_of(Params(seed=7))
+    7
+    """
+    return params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+
+
 def apply(image: np.ndarray, mask: np.ndarray, params: Params) -> np.ndarray:
-    seed = params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    seed = seed_of(params)
     fixed = lambda im, m, r: _fixed(im, m, r, params.shape, seed)  # noqa: E731
     return hide_at(image, mask, params.radius, "radius", lambda side: radius_for_side(side, params.share), fixed)

@@ -107,9 +107,9 @@ class BandedStages:
         # make it copy all of that two or three times over (+450 MiB on a 144 MP photo).
         in_place = method == "scramble" and not self.stages.feather and params.radius and not cloak
         if in_place:
-            from ..obfuscate.scramble import scramble_in_place
+            from ..obfuscate.scramble import scramble_in_place, seed_of
 
-            seed = params.seed if params.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+            seed = seed_of(params)
         for y0 in range(0, h, band):
             y1 = min(h, y0 + band)
             if not rows[y0:y1].any():
