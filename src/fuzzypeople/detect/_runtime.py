@@ -69,9 +69,9 @@ def session_arena(shared: bool):
     keep hundreds of MiB for the life of the process (benchmarks/big_photo.py).
     But fresh memory is paid in page faults on every run: on video, where the
     detectors run on frames of one size thousands of times, the shared arena
-    takes about a quarter less CPU time for some 50 MiB more peak memory
-    (benchmarks/video_speed.py). One arena for all the models, since they run
-    one after the other, not one each.
+    took about a third less CPU time per 100 vtest frames (13.0 -> 8.5 s, a
+    run on a loaded machine) for some 30 MiB more peak memory. One arena for
+    all the models, since they run one after the other, not one each.
 
     >>> with session_arena(True):
     ...     arena_shared()
@@ -115,8 +115,8 @@ def onnx_session(name: str):
         opts.enable_cpu_mem_arena = True  # the arena the session would create is replaced by the shared one
         opts.add_session_config_entry("session.use_env_allocators", "1")
         # No memory pattern (one block planned per input shape, and motion-cropped windows
-        # come in many shapes): tensors come from the arena as they live and die. Peak RSS on
-        # vtest 402 -> 344 MiB (benchmarks/video_speed.py).
+        # come in many shapes): tensors come from the arena as they live and die. Peak RSS of the
+        # vtest command 427 -> 360 MiB (/usr/bin/time), 1.04x the wall time.
         opts.enable_mem_pattern = False
     opts.log_severity_level = 3
     # Do not spin-wait between ops: on 2 cores it steals time from the video
