@@ -95,16 +95,23 @@ def judges(names: tuple[str, ...] | None = None) -> list[Judge]:
     from ..faceid import Embedder, align
 
     det = CenterFace()
+
+    def face(rgb):
+        """The largest face's box and five landmarks, or None."""
+        boxes, _, points = det.with_landmarks(rgb)
+        if not len(boxes):
+            return None
+        k = _largest(boxes)
+        return boxes[k], points[k]
+
     out = []
     for name in names:
         if name == "mobilefacenet":
             emb = Embedder("mobilefacenet.onnx")
 
             def mfn(rgb, emb=emb):
-                boxes, _, points = det.with_landmarks(rgb)
-                if not len(boxes):
-                    return None
-                return emb.embed(align(rgb, points[_largest(boxes)])[0][None])[0]
+                found = face(rgb)
+                return None if found is None else emb.embed(align(rgb, found[1])[0][None])[0]
 
             out.append(Judge(name, True, mfn, lambda a, b: float(a @ b) >= MFN_MATCH))
         elif name == "dlib":
@@ -113,11 +120,8 @@ def judges(names: tuple[str, ...] | None = None) -> list[Judge]:
             rec = FaceRecognizer()
 
             def dl(rgb, rec=rec):
-                boxes, _, _ = det.with_landmarks(rgb)
-                if not len(boxes):
-                    return None
-                k = _largest(boxes)
-                return rec.embed([rgb], rec.landmarks(rgb, boxes[k : k + 1]))[0][0]
+                found = face(rgb)
+                return None if found is None else rec.embed([rgb], rec.landmarks(rgb, found[0][None]))[0][0]
 
             out.append(Judge(name, False, dl, lambda a, b: float(np.linalg.norm(a - b)) < MATCH_DISTANCE))
         elif name == "faceres":
@@ -126,10 +130,10 @@ def judges(names: tuple[str, ...] | None = None) -> list[Judge]:
             sess = onnx_session("faceres.onnx")
 
             def fr(rgb, sess=sess):
-                boxes, _, _ = det.with_landmarks(rgb)
-                if not len(boxes):
+                found = face(rgb)
+                if found is None:
                     return None
-                x = box_crop(rgb, boxes[_largest(boxes)]).astype(np.float32)[None]
+                x = box_crop(rgb, found[0]).astype(np.float32)[None]
                 e = sess.run(None, {sess.get_inputs()[0].name: x})[0][0].astype(np.float64)
                 return e / max(np.linalg.norm(e), 1e-12)
 
