@@ -173,7 +173,7 @@
       } catch (e) {
         throw new Error(`${file.name}: cannot read this photo (${e.message || e.name})`);
       }
-      let img, people;
+      let img, analysed, people;
       try {
         const seed = new Uint32Array(4);
         crypto.getRandomValues(seed);
@@ -223,8 +223,7 @@
         bitmap.close();
         bitmap = null;
         const small = FP.analysisSize(img.width, img.height);
-        const analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
-        state.analysed = analysed;
+        analysed = small ? FP.resizeArea(img, small[0], small[1]) : img;
         const sessions = await models();
         setStatus(state.previewImg ? "preview shown; the complete analysis is running…" : "looking for people…");
         const t1 = performance.now();
@@ -237,7 +236,6 @@
       } finally {
         if (bitmap) bitmap.close();
       }
-      const analysed = state.analysed;
       state.detections += 1;
       const t2 = performance.now();
       Object.assign(state, { img, analysed, people, name: file.name, type: file.type, outlines: null });
