@@ -158,7 +158,8 @@ def evaluate_sweep(frames, ref: list[People], sweep: int, every: int, hold: int,
     return dict(sweep=sweep, boxes=len(cov), recall90=float((cov >= 0.9).mean()), under_half=int((cov < 0.5).sum()),
                 moving=int(moving.sum()), moving90=float((cov[moving] >= 0.9).mean()),
                 moving_under_half=int((cov[moving] < 0.5).sum()),
-                coverage=float(cov.mean()), tiles=gated * tiles + (1 - gated), seconds=seconds)
+                coverage=float(cov.mean()), hidden=float(np.mean([m.mean() for m in masks.values()])),
+                tiles=gated * tiles + (1 - gated), seconds=seconds)
 
 
 def main():
@@ -181,12 +182,12 @@ def main():
     if args.sweeps:
         every = int(args.every.split(",")[0]) if "," not in args.every else DEFAULT_EVERY
         print(f"motion-gated tiles at every {every}: {'sweep':>5} {'boxes':>6} {'>=90% hidden':>13} "
-              f"{'< 50% hidden':>13} {'mean cover':>11} {'tile area':>10} {'seconds':>8} | without still boxes: "
+              f"{'< 50% hidden':>13} {'mean cover':>11} {'frame hidden':>13} {'tile area':>10} {'seconds':>8} | without still boxes: "
               f"{'boxes':>6} {'>=90% hidden':>13} {'< 50% hidden':>13}")
         for n in (int(x) for x in args.sweeps.split(",")):
             r = evaluate_sweep(frames, ref, n, every, args.hold, args.lookahead, args.crops)
             print(f"{'':>28}{r['sweep']:>5} {r['boxes']:>6} {r['recall90']:>13.3f} {r['under_half']:>13} "
-                  f"{r['coverage']:>11.3f} {r['tiles']:>10.2f} {r['seconds']:>8.1f} | {'':>21}{r['moving']:>6} "
+                  f"{r['coverage']:>11.3f} {r['hidden']:>13.3f} {r['tiles']:>10.2f} {r['seconds']:>8.1f} | {'':>21}{r['moving']:>6} "
                   f"{r['moving90']:>13.3f} {r['moving_under_half']:>13}")
         return
     print(f"{'size':>5} {'every':>5} {'boxes':>6} {'>=90% hidden':>13} {'>=99% hidden':>13} "

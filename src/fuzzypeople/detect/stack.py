@@ -122,6 +122,8 @@ class Stack:
             or FUZZYPEOPLE_THREADS); parallel workers give each a share.
         shared_arena: the model sessions draw their memory from one arena kept
             between runs (video; see :func:`fuzzypeople.detect._runtime.session_arena`).
+        int8: body detectors that have one (``QUANTIZED = True``) load their
+            int8 model (video; see ``tools/quantize_nanodet.py``).
     """
 
     def __init__(
@@ -137,12 +139,14 @@ class Stack:
         threads: int | None = None,
         face_scale: float = 1.0,
         shared_arena: bool = False,
+        int8: bool = False,
     ):
         with session_threads(threads), session_arena(shared_arena):
-            self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows, face_scale)
+            self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows, face_scale,
+                       int8)
 
     def _load(self, targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows,
-              face_scale) -> None:
+              face_scale, int8) -> None:
         """Load the detectors (their sessions get the threads in force)."""
         self.targets = parse_targets(targets)
         names = (body,) if isinstance(body, str) else tuple(body)
@@ -153,6 +157,8 @@ class Stack:
                 tiles = {"upscale": tile_scale} if tile_scale is not None and getattr(module, "TILED", False) else {}
                 if tile_windows and getattr(module, "WINDOWED", False):
                     tiles["windows"] = True
+                if int8 and getattr(module, "QUANTIZED", False):
+                    tiles["int8"] = True
                 self.bodies.append(load(name, threshold=threshold, **tiles))
         self.face = None
         if "faces" in self.targets:

@@ -21,6 +21,8 @@ FILES: dict[str, str] = {
     "mtcnn_pnet.onnx": "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35",
     "mtcnn_rnet.onnx": "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004",
     "nanodet.onnx": "1b34088d1f0a0390809347ab3fc79f24dc48d507f4a4eef7a2beb8703afd8380",
+    # NanoDet with int8 convolutions, for video (tools/quantize_nanodet.py).
+    "nanodet_int8.onnx": "1d134224a15999f0c61b048dccc7e04d5df2bdc1c6067bb168ca4441841efb8a",
     "pose_landmark_full.tflite": "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
     # The two segmenters as ONNX for the in-browser page (tools/tflite_to_onnx.py; BlazePose: its mask output only).
     "pose_landmark_full_mask.onnx": "28a0eca71829f053113f7b5360286cfce610745d94c6cac6d1b0e5378bb51190",

@@ -114,6 +114,11 @@ class Settings:
             for the process (less CPU per frame, more memory held; see
             :func:`fuzzypeople.detect._runtime.session_arena`); :meth:`for_video`
             makes it True.
+        int8: the body detector's int8 model (NanoDet, ``tools/quantize_nanodet.py``):
+            about twice as fast, and on video it never saw it hid as many of
+            the people as the float model (benchmarks/video_recall.py);
+            :meth:`for_video` makes it True unless set. Photos keep the float
+            model the detection benchmark measured.
         threads: inference threads per model session (None = all cores, or
             the FUZZYPEOPLE_THREADS variable); :mod:`fuzzypeople.batch` gives
             each parallel worker cores / workers. The outputs do not depend on it.
@@ -171,6 +176,7 @@ class Settings:
     tile_windows: bool = False
     face_scale: float | None = None
     shared_arena: bool = False
+    int8: bool | None = None
     keep_faces: str | Path | None = None
     keep_distance: float = KEEP_DISTANCE
     keep: int = 0
@@ -251,7 +257,8 @@ class Settings:
         """Keyword arguments for :class:`fuzzypeople.detect.stack.Stack`."""
         kw: dict = dict(targets=self.targets, threshold=self.threshold, outline=not self.boxes,
                         face_rule=self.face_rule, tile_scale=self.tile_scale, tile_windows=self.tile_windows,
-                        threads=self.threads, face_scale=self.face_scale or 1.0, shared_arena=self.shared_arena)
+                        threads=self.threads, face_scale=self.face_scale or 1.0, shared_arena=self.shared_arena,
+                        int8=bool(self.int8))
         if self.body_detector:
             kw["body"] = self.body_detector
         if self.face_detector:
@@ -260,13 +267,13 @@ class Settings:
 
     def for_video(self) -> Settings:
         """These settings for a video: box masks, windows, a shared arena, and the video
-        ``tile_scale`` and ``face_scale`` when not set."""
+        ``tile_scale``, ``face_scale`` and ``int8`` when not set."""
         if self.method == "cloak" or self.cloak_kept:
             raise ValueError("method cloak is for photos (it takes seconds per face); videos are not cloaked")
         tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
         face_scale = VIDEO_FACE_SCALE if self.face_scale is None else self.face_scale
         return replace(self, tile_scale=tile_scale, boxes=True, tile_windows=True, face_scale=face_scale,
-                       shared_arena=True)
+                       shared_arena=True, int8=True if self.int8 is None else self.int8)
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (checked again)."""
