@@ -89,3 +89,29 @@ def test_small_bodies_and_faces_keep_their_boxes(outliner, grace):
     small = People([[10, 10, 30, 10 + MIN_HEIGHT - 1], [200, 150, 330, 300]], [0.9, 0.9], ["body", "face"])
     masks = outliner(rgb, small).masks
     assert masks[0].sum() == 20 * (MIN_HEIGHT - 1) and masks[1].sum() == 130 * 150
+
+
+def test_video_runs_the_second_body_detector_on_every_other_analysis(astronaut):
+    """Settings.for_video: NanoDet and the face detector see every analysed frame, MoveNet
+    every other one (the tracker carries its people between); photos run everything."""
+    from fuzzypeople.pipeline import Settings
+
+    assert Settings().extra_every is None and Settings().for_video().extra_every == 2
+    assert Settings(extra_every=1).for_video().extra_every == 1
+    with pytest.raises(ValueError, match="extra_every"):
+        Settings(extra_every=0)
+    for settings, expected in ((Settings(), [1, 1, 1, 1, 1]), (Settings().for_video(), [1, 0, 1, 0, 1])):
+        stack = Anonymizer(settings=settings).detector
+        runs, calls = {"nanodet": 0, "movenet": 0}, []
+
+        def counted(run, name):  # count each model's inference runs
+            return lambda *a, **k: runs.__setitem__(name, runs[name] + 1) or run(*a, **k)
+
+        for det, name in zip(stack.bodies, ("nanodet", "movenet")):
+            det.session.run = counted(det.session.run, name)
+        for _ in range(5):
+            before = dict(runs)
+            people = stack(astronaut)
+            calls.append(int(runs["movenet"] > before["movenet"]))
+            assert runs["nanodet"] > before["nanodet"] and len(people)  # NanoDet and a person every time
+        assert calls == expected

@@ -124,6 +124,10 @@ class Stack:
             between runs (video; see :func:`fuzzypeople.detect._runtime.session_arena`).
         int8: body detectors that have one (``QUANTIZED = True``) load their
             int8 model (video; see ``tools/quantize_nanodet.py``).
+        extra_every: the body detectors after the first run on every
+            ``extra_every``-th call only (video, where a tracker carries
+            people between analyses); the first, the face detector and the
+            face rule run on every call.
     """
 
     def __init__(
@@ -140,7 +144,11 @@ class Stack:
         face_scale: float = 1.0,
         shared_arena: bool = False,
         int8: bool = False,
+        extra_every: int = 1,
     ):
+        if int(extra_every) < 1:
+            raise ValueError(f"extra_every must be >= 1, got {extra_every}")
+        self.extra_every, self.calls = int(extra_every), 0
         with session_threads(threads), session_arena(shared_arena):
             self._load(targets, threshold, body, face, outline, tile_scale, face_rule, tile_windows, face_scale,
                        int8)
@@ -184,7 +192,9 @@ class Stack:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"detectors take HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")
         shape = rgb.shape[:2]
-        bodies = People.concat([d(rgb) for d in self.bodies])
+        extras = self.calls % self.extra_every == 0  # the first call runs every detector
+        self.calls += 1
+        bodies = People.concat([d(rgb) for k, d in enumerate(self.bodies) if k == 0 or extras])
         if len(self.bodies) > 1:
             bodies = merge_overlapping(bodies)
         faces = self.face(rgb) if self.face is not None else People.empty()

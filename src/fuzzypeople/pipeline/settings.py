@@ -38,6 +38,10 @@ DEFAULT_TILE_SCALE = 1.0
 # misses are small, and small people are found by the body detectors: on vtest and Megamind
 # the recall of benchmarks/video_recall.py --sweeps 3 was unchanged (0.964 / 0.997).
 VIDEO_FACE_SCALE = 0.5
+# Video: MoveNet (the second body detector) on every other analysed frame, NanoDet on all:
+# about a tenth less CPU for the vtest command; benchmarks/video_recall.py --sweeps 3: vtest
+# unchanged (moving people 0.984), Megamind 0.998 -> 0.996 (two boxes of 833).
+VIDEO_EXTRA_EVERY = 2
 # Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
 # nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
 # (benchmarks/video_recall.py), so frames are analysed at full size.
@@ -148,6 +152,11 @@ class Settings:
             analysed frame, elsewhere only where the picture changed or
             someone was found (1 = every tile always; see
             :class:`fuzzypeople.track.MotionTiles`).
+        extra_every: the body detectors after the first (MoveNet in the
+            default stack) run on every ``extra_every``-th analysed frame
+            only; the tracker carries the people they found in between. None =
+            every analysis (photos); :meth:`for_video` makes it
+            ``VIDEO_EXTRA_EVERY`` (2).
         segment_seconds: cut a video into segments of about this many seconds
             (at keyframes where they fall near), anonymise them in parallel,
             each with an overlap before and after it, and join them into one
@@ -194,6 +203,7 @@ class Settings:
     hold: int = DEFAULT_HOLD
     lookahead: int = DEFAULT_LOOKAHEAD
     tile_sweep: int = DEFAULT_SWEEP
+    extra_every: int | None = None
     cloak: str = "mid"
     cloak_kept: bool = False
     threads: int | None = None
@@ -217,6 +227,8 @@ class Settings:
             raise ValueError(f"face_scale must be in (0, 1], got {self.face_scale}")
         if self.tile_sweep < 1:
             raise ValueError("tile_sweep must be >= 1")
+        if self.extra_every is not None and int(self.extra_every) < 1:
+            raise ValueError(f"extra_every must be >= 1, got {self.extra_every}")
         if self.threads is not None and int(self.threads) < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
         if self.segment_seconds is not None and not self.segment_seconds > 0:
@@ -258,7 +270,7 @@ class Settings:
         kw: dict = dict(targets=self.targets, threshold=self.threshold, outline=not self.boxes,
                         face_rule=self.face_rule, tile_scale=self.tile_scale, tile_windows=self.tile_windows,
                         threads=self.threads, face_scale=self.face_scale or 1.0, shared_arena=self.shared_arena,
-                        int8=bool(self.int8))
+                        int8=bool(self.int8), extra_every=self.extra_every or 1)
         if self.body_detector:
             kw["body"] = self.body_detector
         if self.face_detector:
@@ -267,13 +279,14 @@ class Settings:
 
     def for_video(self) -> Settings:
         """These settings for a video: box masks, windows, a shared arena, and the video
-        ``tile_scale``, ``face_scale`` and ``int8`` when not set."""
+        ``tile_scale``, ``face_scale``, ``int8`` and ``extra_every`` when not set."""
         if self.method == "cloak" or self.cloak_kept:
             raise ValueError("method cloak is for photos (it takes seconds per face); videos are not cloaked")
         tile_scale = DEFAULT_TILE_SCALE if self.tile_scale is None else self.tile_scale
         face_scale = VIDEO_FACE_SCALE if self.face_scale is None else self.face_scale
         return replace(self, tile_scale=tile_scale, boxes=True, tile_windows=True, face_scale=face_scale,
-                       shared_arena=True, int8=True if self.int8 is None else self.int8)
+                       shared_arena=True, int8=True if self.int8 is None else self.int8,
+                       extra_every=VIDEO_EXTRA_EVERY if self.extra_every is None else self.extra_every)
 
     def replace(self, **changes) -> Settings:
         """A copy with some fields changed (checked again)."""
