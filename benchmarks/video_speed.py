@@ -10,8 +10,12 @@ Both are run as their command-line tools, end to end (start-up and model
 loading included), with default settings, one after the other (alternating
 when ``--rounds`` > 1; each tool's best round is kept). Printed per tool:
 frames/s by wall clock, frames/s by CPU time (steadier when other processes
-share the machine), and peak memory (RSS high-water mark of that process,
-from ``os.wait4``).
+share the machine), and peak memory two ways: the RSS high-water mark from
+``os.wait4`` (the largest single process: for deface, its Python process; the
+ffmpeg processes it pipes frames through for decoding and encoding are left
+out), and the peak of the summed PSS of the whole process tree, sampled every
+0.1 s (fuzzypeople decodes and encodes in its own process, so both figures
+count its codecs).
 
 deface is installed by this script into its own virtualenv,
 ``benchmarks/.venv-deface`` (``deface==1.5.0`` and ``onnxruntime``, its
@@ -116,7 +120,7 @@ def compare(video: Path, deface: Path, args) -> None:
             if m["rc"] != 0:
                 sys.exit(f"{name} failed ({m['rc']}):\n{m['stderr']}")
             print(f"round {r + 1} {name:12s} {n / m['seconds']:6.2f} frames/s wall, {n / m['cpu']:6.2f} frames/CPU-s, "
-                  f"peak RSS {m['rss_mib']:.0f} MiB", flush=True)
+                  f"peak RSS {m['rss_mib']:.0f} MiB, process tree {m['tree_mib']:.0f} MiB", flush=True)
             if name not in best or m["seconds"] < best[name]["seconds"]:
                 best[name] = m
     d = best["deface"]
@@ -124,12 +128,14 @@ def compare(video: Path, deface: Path, args) -> None:
     print(f"video: {args.video.name}, {n} frames; fuzzypeople stack {DEFAULT_BODY}+{DEFAULT_FACE} "
           f"(bodies and faces), detect every {DEFAULT_EVERY} frames at {DEFAULT_DETECT_SIZE or 'full'} px; "
           "deface 1.5.0 defaults (faces only)")
-    print(f"{'':12s} {'frames/s':>9s} {'frames/CPU-s':>13s} {'peak RSS MiB':>13s}")
+    print(f"{'':12s} {'frames/s':>9s} {'frames/CPU-s':>13s} {'peak RSS MiB':>13s} {'tree PSS MiB':>13s}")
     for name, m in best.items():
-        print(f"{name:12s} {n / m['seconds']:9.2f} {n / m['cpu']:13.2f} {m['rss_mib']:13.0f}")
+        print(f"{name:12s} {n / m['seconds']:9.2f} {n / m['cpu']:13.2f} {m['rss_mib']:13.0f} {m['tree_mib']:13.0f}")
     for name, m in best.items():
         if name != "deface":
-            print(f"ratio {name} / deface: {d['seconds'] / m['seconds']:.2f}x wall, {d['cpu'] / m['cpu']:.2f}x CPU")
+            print(f"ratio {name} / deface: {d['seconds'] / m['seconds']:.2f}x wall, {d['cpu'] / m['cpu']:.2f}x CPU, "
+                  f"memory {m['rss_mib'] / d['rss_mib']:.2f}x (largest process), "
+                  f"{m['tree_mib'] / d['tree_mib']:.2f}x (process tree)")
 
 
 if __name__ == "__main__":
