@@ -60,7 +60,7 @@ def main():
     frames = loop_video(args.video, long, args.times)
     results = {}
     for path in (args.video, long):
-        m = measure([sys.executable, "-m", "fuzzypeople", str(path), "-o", str(OUT / f"mem_{path.stem}.mp4"), "-q",
+        m = measure([sys.executable, "-m", "fuzzypeople", str(path), "-o", str(OUT / f"mem_{path.stem}.mp4"), "-q", "--overwrite",
                      *args.args.split()])
         if m["rc"] != 0:
             sys.exit(f"fuzzypeople failed on {path}:\n{m['stderr']}")
