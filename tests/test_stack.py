@@ -115,3 +115,6 @@ def test_video_runs_the_second_body_detector_on_every_other_analysis(astronaut):
             calls.append(int(runs["movenet"] > before["movenet"]))
             assert runs["nanodet"] > before["nanodet"] and len(people)  # NanoDet and a person every time
         assert calls == expected
+        before = runs["movenet"]
+        stack.everyone(astronaut)  # a video's last analysis: every model, whatever the cadence
+        assert runs["movenet"] == before + 1

@@ -188,11 +188,15 @@ class Stack:
             d.tile_gate = keep_tile
         return bool(gated)
 
-    def __call__(self, rgb: np.ndarray) -> People:
+    def everyone(self, rgb: np.ndarray) -> People:
+        """Like calling the stack, with every body detector whatever ``extra_every`` says."""
+        return self(rgb, every_detector=True)
+
+    def __call__(self, rgb: np.ndarray, every_detector: bool = False) -> People:
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise ValueError(f"detectors take HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")
         shape = rgb.shape[:2]
-        extras = self.calls % self.extra_every == 0  # the first call runs every detector
+        extras = every_detector or self.calls % self.extra_every == 0  # the first call runs every detector
         self.calls += 1
         bodies = People.concat([d(rgb) for k, d in enumerate(self.bodies) if k == 0 or extras])
         if len(self.bodies) > 1:

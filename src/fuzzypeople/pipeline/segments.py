@@ -3,7 +3,8 @@
 ``anonymize_video(..., segment_seconds=S)`` (``--segment-seconds S``) comes
 here. :func:`plan` reads the file's packets (nothing decoded) and cuts its
 frames into segments of about ``S`` seconds. Cuts fall on the detection
-cadence (a multiple of ``every`` x ``tile_sweep`` frames from the first), so
+cadence (a multiple of ``every`` x ``tile_sweep`` frames from the first,
+and of ``every`` x ``extra_every`` so MoveNet runs on the same analyses), so
 a segment's first frame is one the detector analyses with every tile, in
 one piece as in segments. They need not be at the source's keyframes: the
 output is re-encoded anyway, and each worker's decoder seeks to the keyframe
@@ -150,7 +151,7 @@ def anonymize_segmented(stages, src: Path, dst: Path, settings: Settings, *, sta
     every, hold, lookahead = settings.every, settings.hold, settings.lookahead
     segments = plan(video_index(src), float(settings.segment_seconds), start=start, end=end,
                     head=max(hold, every + lookahead) + every, tail=every + lookahead,
-                    align=every * max(settings.tile_sweep, 1))
+                    align=every * math.lcm(max(settings.tile_sweep, 1), settings.extra_every or 1))
     if len(segments) < 2:
         return None
     seed = settings.seed if settings.seed is not None else random.SystemRandom().getrandbits(63)

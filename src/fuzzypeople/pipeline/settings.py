@@ -40,7 +40,8 @@ DEFAULT_TILE_SCALE = 1.0
 VIDEO_FACE_SCALE = 0.5
 # Video: MoveNet (the second body detector) on every other analysed frame, NanoDet on all:
 # about a tenth less CPU for the vtest command; benchmarks/video_recall.py --sweeps 3: vtest
-# unchanged (moving people 0.984), Megamind 0.998 -> 0.996 (two boxes of 833).
+# unchanged (moving people 0.984), Megamind 0.998 -> 0.996 (two boxes of 833). Segments are
+# cut on multiples of this many analyses too, so MoveNet runs on the same frames as in one piece.
 VIDEO_EXTRA_EVERY = 2
 # Analyse frames shrunk to this max side (None = full size). Shrinking to 512 cost
 # nothing with CenterNet but loses 2.5% of people with the tiled NanoDet stack
@@ -154,7 +155,8 @@ class Settings:
             :class:`fuzzypeople.track.MotionTiles`).
         extra_every: the body detectors after the first (MoveNet in the
             default stack) run on every ``extra_every``-th analysed frame
-            only; the tracker carries the people they found in between. None =
+            only; the tracks cover the analyses in between, and a video's last
+            frame gets every detector. None =
             every analysis (photos); :meth:`for_video` makes it
             ``VIDEO_EXTRA_EVERY`` (2).
         segment_seconds: cut a video into segments of about this many seconds

@@ -179,6 +179,13 @@ def video_detector(stages, settings: Settings):
     return stages.detect
 
 
+def _every_model(stages, settings: Settings):
+    """The detector for a video's last analysed frame: every model of the stack (MoveNet too,
+    whatever ``extra_every`` says) and every tile, since no later analysis fills it in."""
+    everyone = getattr(getattr(stages, "detector", None), "everyone", None)
+    return scaled(everyone, settings.detect_size) if everyone is not None else None
+
+
 def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, quiet: bool = False,
            save_mask: str | Path | None = None, state=None, window: tuple[float, float] | None = None) -> Stream:
     """Read ``reader``, anonymise every frame, write ``dst`` (and the masks to ``save_mask``) atomically, in three threads.
@@ -196,7 +203,8 @@ def stream(stages, reader: VideoReader, dst: str | Path, settings: Settings, *, 
     masker = TemporalMasker(scaled(video_detector(stages, settings), settings.detect_size), build, every=settings.every,
                             hold=settings.hold, lookahead=settings.lookahead, fail_safe=settings.fail_safe,
                             pad=settings.mask_dilate + settings.feather,
-                            observe=keeper.observe if keeper is not None else None)
+                            observe=keeper.observe if keeper is not None else None,
+                            last_detect=_every_model(stages, settings))
     writer = VideoWriter(dst, reader, codec=settings.codec, crf=settings.crf,
                          keep_metadata=settings.keep_metadata, keep_gps=settings.keep_gps)
     masks = VideoWriter(save_mask, reader, mask=True) if save_mask is not None else contextlib.nullcontext()
