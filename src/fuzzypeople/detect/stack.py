@@ -125,9 +125,9 @@ class Stack:
         int8: body detectors that have one (``QUANTIZED = True``) load their
             int8 model (video; see ``tools/quantize_nanodet.py``).
         extra_every: the body detectors after the first run on every
-            ``extra_every``-th call only (video, where a tracker carries
-            people between analyses); the first, the face detector and the
-            face rule run on every call.
+            ``extra_every``-th call only (video, where tracks cover the
+            analyses in between); the first, the face detector and the face
+            rule run on every call, and :meth:`everyone` runs them all.
     """
 
     def __init__(

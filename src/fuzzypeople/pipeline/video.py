@@ -181,7 +181,7 @@ def video_detector(stages, settings: Settings):
 
 def _every_model(stages, settings: Settings):
     """The detector for a video's last analysed frame: every model of the stack (MoveNet too,
-    whatever ``extra_every`` says) and every tile, since no later analysis fills it in."""
+    whatever ``extra_every`` says), since no later analysis fills that frame in."""
     everyone = getattr(getattr(stages, "detector", None), "everyone", None)
     return scaled(everyone, settings.detect_size) if everyone is not None else None
 
