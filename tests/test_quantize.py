@@ -1,0 +1,55 @@
+"""tools/quantize_nanodet.py: the int8 NanoDet video uses is built from the float model by a
+real calibration, and a model built that way still finds the person the float model finds."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from PIL import Image
+
+from fuzzypeople import models
+from fuzzypeople.detect.nanodet import HEADS, PERSON, preprocess
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+import quantize_nanodet  # noqa: E402
+
+
+@pytest.fixture
+def photos(tmp_path, astronaut, coffee):
+    """A calibration folder of two photos (a person, a cup of coffee)."""
+    Image.fromarray(astronaut).save(tmp_path / "astronaut.jpg", quality=95)
+    Image.fromarray(coffee).save(tmp_path / "coffee.jpg", quality=95)
+    return tmp_path
+
+
+def best_person_score(session, x) -> float:
+    names = [score for score, _ in HEADS.values()]
+    outputs = {o.name for o in session.get_outputs()}
+    names = [n if n in outputs else n.split(":")[0] for n in names]
+    return max(float(s[0, :, PERSON].max()) for s in session.run(names, {session.get_inputs()[0].name: x}))
+
+
+def test_calibration_inputs_are_video_sized_nanodet_tensors(photos):
+    xs = quantize_nanodet.calibration_inputs(photos)
+    assert len(xs) == 2 and all(x.shape == (1, 3, 320, 416) and x.dtype == np.float32 for x in xs)
+
+
+def test_an_empty_calibration_folder_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match=str(tmp_path)):
+        quantize_nanodet.calibration_inputs(tmp_path)
+
+
+def test_quantised_model_has_int8_convolutions_and_finds_the_person(photos, astronaut, coffee):
+    import onnx
+
+    data = quantize_nanodet.quantize(models.path("nanodet.onnx"), photos)
+    graph = onnx.load_from_string(data).graph
+    assert sum(n.op_type == "QuantizeLinear" for n in graph.node) > 10  # not the float graph
+    int8 = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    exact = ort.InferenceSession(str(models.path("nanodet.onnx")), providers=["CPUExecutionProvider"])
+    person, cup = preprocess(astronaut, 416, square=False)[0], preprocess(coffee, 416, square=False)[0]
+    assert best_person_score(exact, person) > 0.5
+    assert abs(best_person_score(int8, person) - best_person_score(exact, person)) < 0.15
+    assert best_person_score(int8, cup) < 0.3  # nobody in the coffee photo
