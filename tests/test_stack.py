@@ -93,7 +93,7 @@ def test_small_bodies_and_faces_keep_their_boxes(outliner, grace):
 
 def test_video_runs_the_second_body_detector_on_every_other_analysis(astronaut):
     """Settings.for_video: NanoDet and the face detector see every analysed frame, MoveNet
-    every other one (the tracker carries its people between); photos run everything."""
+    every other one (the tracks cover the analyses between); photos run everything."""
     from fuzzypeople.pipeline import Settings
 
     assert Settings().extra_every is None and Settings().for_video().extra_every == 2
@@ -104,7 +104,7 @@ def test_video_runs_the_second_body_detector_on_every_other_analysis(astronaut):
         stack = Anonymizer(settings=settings).detector
         runs, calls = {"nanodet": 0, "movenet": 0}, []
 
-        def counted(run, name):  # count each model's inference runs
+        def counted(run, name, runs=runs):  # count each model's inference runs
             return lambda *a, **k: runs.__setitem__(name, runs[name] + 1) or run(*a, **k)
 
         for det, name in zip(stack.bodies, ("nanodet", "movenet")):
