@@ -207,6 +207,22 @@ def test_analyse_next_adds_a_detection_without_moving_the_cadence():
     assert seen == [0, 4, 8, 12, 13] and fresh == [6]
 
 
+def test_a_person_found_late_is_hidden_on_the_frames_before_by_default():
+    """Default back-filling (7 frames after each frame's analysis): someone first found on analysed
+    frame 12 (say, coming out from behind a pillar) is hidden from frame 2 on; with the old 4
+    frames only from frame 5."""
+    from fuzzypeople.masks import build_mask
+    from fuzzypeople.people import People
+    from fuzzypeople.track import TemporalMasker
+
+    def detect(rgb):  # the person stands still at the left; the detector sees them from frame 12 on
+        return People([[0, 0, 8, 8]], [1.0], ["body"]) if rgb[0, 0, 0] >= 12 else People.empty()
+
+    m = TemporalMasker(detect, build_mask, every=4)
+    out = [o for i in range(24) for o in m.push(i, np.full((8, 16, 3), i, np.uint8))] + m.flush()
+    assert [int(mask[:, :8].all()) for _, mask in out] == [0, 0] + [1] * 22
+
+
 def test_the_last_frame_is_analysed_with_the_last_detector():
     """A video's last frame, which no later analysis fills in, gets ``last_detect`` (video: every model)."""
     from fuzzypeople.masks import build_mask
