@@ -20,11 +20,14 @@ segmenters, both MediaPipe models run by LiteRT (no TensorFlow):
 A pixel belongs to the person when either says so with probability
 ``THRESHOLD`` or more (recall first), except that **the selfie mask only
 counts near BlazePose's**: within ``GATE`` times the box's longer side of a
-pixel BlazePose gives at least ``GATE_THRESHOLD``. The selfie model fills the
-limbs and held things BlazePose misses next to the body, but also spills onto
-skin- and red-coloured background (flags, barrels, a teddy bear) far from it;
-the gate keeps the first and drops most of the second. The mask stays inside
-the crop.
+pixel BlazePose gives at least ``GATE_THRESHOLD``, or anywhere straight below
+one. The selfie model fills the limbs and held things BlazePose misses next
+to the body, but also spills onto skin- and red-coloured background (flags,
+barrels, a teddy bear) beside it; the gate keeps the first and drops most of
+the second. "Below" is open because a body goes on downwards, and BlazePose
+fades out on the dark clothes of a portrait cut by the picture's edge (Grace
+Hopper's uniform, a couple's shoulders) where the selfie model does not.
+The mask stays inside the crop.
 
 Fail closed: where the segmenters are unsure, the whole box is kept. That is
 when the mask covers less than ``MIN_FILL`` of the box, its pixels' mean
@@ -183,8 +186,10 @@ class Outliner:
     def gated(self, selfie: np.ndarray, others: np.ndarray) -> np.ndarray:
         """The selfie probability, capped just under the threshold (so it marks nothing by itself)
         farther than ``GATE`` times the box's longer side from where ``others`` (BlazePose) is at
-        least ``GATE_THRESHOLD``. SIZE x SIZE maps of the square crop, whose side is ``CROP`` box sides."""
+        least ``GATE_THRESHOLD``, except straight below such pixels. SIZE x SIZE maps of the square
+        crop, whose side is ``CROP`` box sides."""
         near = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
+        near = np.logical_or.accumulate(near, axis=0)  # and anywhere below it: the body goes on down
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
 
     def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:
