@@ -114,12 +114,17 @@ class OracleAnonymizer:
         return self.anon.analyse(rgb)
 
 
-def make_outliner(extra: list[str], only: str | None, oracle: str | None):
+def make_outliner(extra: list[str], only: str | None, oracle: str | None, before: bool = False):
     from fuzzypeople.detect import outline
+    from fuzzypeople.detect._runtime import TFLiteSegmenter
 
     class Variant(outline.Outliner):
         def __init__(self):
             super().__init__()
+            if before:  # as before 2026-11-29: BlazePose once on the square crop, the selfie mask not gated
+                self.probabilities = lambda crop: [seg(TFLiteSegmenter.prepare(crop, outline.SIZE))
+                                                   for seg in self.segmenters]
+                self.gated = lambda selfie, others: selfie
             self.truth = []  # (COCO box, mask) of the photo being analysed, set by OracleAnonymizer
             self.segmenters += [segmenter_from_file(s) for s in extra]
             if only:
@@ -147,8 +152,16 @@ def main(argv=None) -> int:
     ap.add_argument("--extra", action="append", default=[], help="FILE[:OUTPUT[:logits]] LiteRT segmenter to add")
     ap.add_argument("--only", default=None, help="comma-separated indices of the segmenters to keep")
     ap.add_argument("--oracle", choices=["matched", "all"], default=None)
+    ap.add_argument("--before", action="store_true",
+                    help="the outliner before the aligned BlazePose pass and the gate")
+    ap.add_argument("--compare", action="store_true",
+                    help="before, default, before, default in one process (seconds comparable)")
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
+    if args.compare:
+        for before in (True, False, True, False):
+            main([*(["--before"] if before else []), *(["--limit", str(args.limit)] if args.limit else [])])
+        return 0
     if not detection.DATA.exists():
         print(f"evaluation data not found at {detection.DATA}", file=sys.stderr)
         return 2
@@ -157,14 +170,14 @@ def main(argv=None) -> int:
     from fuzzypeople import Anonymizer
 
     anon = Anonymizer("solid")
-    outliner = make_outliner(args.extra, args.only, args.oracle)
+    outliner = make_outliner(args.extra, args.only, args.oracle, args.before)
     anon.detector.outliner = outliner
     subject = anon
     if args.oracle:
         coco = COCO(str(detection.DATA / "annotations.json"))
         subject = OracleAnonymizer(anon, coco, sorted(coco.getImgIds())[: args.limit], outliner)
     r = detection.evaluate(subject, limit=args.limit)
-    label = "oracle " + args.oracle if args.oracle else " + ".join(["default"] + args.extra)
+    label = "oracle " + args.oracle if args.oracle else " + ".join(["before" if args.before else "default"] + args.extra)
     if args.only:
         label += f" (only {args.only})"
     print(f"| {label} | {r['ge32_hidden90']:.3f} | {r['small_hidden90']:.3f} | {r['background_altered']:.3f} "
