@@ -26,9 +26,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 COCO = HERE.parent.parent / "shared" / "data" / "coco-people" / "images"
-SEGMENTERS = {  # name: (LiteRT file, its output index, logits?, ONNX file)
-    "selfie": ("selfie_segmentation.tflite", 0, False, "selfie_segmentation.onnx"),
-    "blazepose": ("pose_landmark_full.tflite", 2, True, "pose_landmark_full_mask.onnx"),
+SEGMENTERS = {  # name: (LiteRT file, its output index, logits?, ONNX file, its mask output)
+    "selfie": ("selfie_segmentation.tflite", 0, False, "selfie_segmentation.onnx", None),
+    "blazepose": ("pose_landmark_full.tflite", 2, True, "pose_landmark_full.onnx", "Identity_2"),
 }
 
 
@@ -78,8 +78,9 @@ def main(argv=None) -> int:
     from fuzzypeople.pipeline import Settings
 
     stages = Anonymizer(settings=Settings(method="none", boxes=True))
-    lite = {k: TFLiteSegmenter(f, output=o, logits=lg) for k, (f, o, lg, _) in SEGMENTERS.items()}
-    onnx = {k: ort.InferenceSession(str(models.path(f)), providers=["CPUExecutionProvider"]) for k, (*_, f) in SEGMENTERS.items()}
+    lite = {k: TFLiteSegmenter(f, output=o, logits=lg) for k, (f, o, lg, *_) in SEGMENTERS.items()}
+    onnx = {k: ort.InferenceSession(str(models.path(f)), providers=["CPUExecutionProvider"])
+            for k, (_, _, _, f, _) in SEGMENTERS.items()}
     worst = {k: 0.0 for k in SEGMENTERS}
     flips = {k: 0 for k in SEGMENTERS}
     pixels = n = 0
@@ -89,9 +90,9 @@ def main(argv=None) -> int:
             x = TFLiteSegmenter.prepare(crop, SIZE)
             n += 1
             pixels += SIZE * SIZE
-            for k, (_, _, logits, _) in SEGMENTERS.items():
+            for k, (_, _, logits, _, output) in SEGMENTERS.items():
                 ref = lite[k](x)
-                y = onnx[k].run(None, {"input": x[None]})[0][0, :, :, 0]
+                y = onnx[k].run([output] if output else None, {"input": x[None]})[0][0, :, :, 0]
                 got = 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if logits else y
                 worst[k] = max(worst[k], float(np.abs(ref - got).max()))
                 flips[k] += int(((ref >= THRESHOLD) != (got >= THRESHOLD)).sum())
