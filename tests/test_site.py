@@ -137,7 +137,7 @@ def test_site_is_every_file_with_a_policy_that_blocks_uploads(site_dir):
     names = sorted(str(p.relative_to(site_dir)) for p in site_dir.rglob("*") if p.is_file())
     assert names == ["index.html", "static/browser.js", "static/favicon.svg", "static/fuzzy.js",
                      "static/models/centerface.onnx", "static/models/movenet.onnx", "static/models/nanodet.onnx",
-                     "static/models/pose_landmark_full_mask.onnx", "static/models/selfie_segmentation.onnx",
+                     "static/models/pose_landmark_full.onnx", "static/models/selfie_segmentation.onnx",
                      "static/ort/ort-wasm-simd-threaded.mjs", "static/ort/ort-wasm-simd-threaded.wasm",
                      "static/ort/ort.wasm.min.js", "static/style.css"]
     html = (site_dir / "index.html").read_text()

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from fuzzypeople import Anonymizer
-from fuzzypeople.detect.outline import MIN_HEIGHT, Outliner
+from fuzzypeople.detect.outline import GATE, MIN_HEIGHT, SIZE, AlignedPose, Outliner, square_crop
 from fuzzypeople.detect.stack import FACE_RULE, bodies_below_faces, merge_overlapping
 from fuzzypeople.io.image import read_image
 from fuzzypeople.people import People
@@ -82,6 +82,101 @@ def test_unsure_segmentation_falls_back_to_the_box(outliner, grace):
     unsure.threshold, unsure.segmenters = outliner.threshold, [Unsure()]
     mask = unsure(rgb, box).masks[0]
     assert mask[100:500, 100:400].all() and mask.sum() == 300 * 400  # exactly the box
+
+
+class Maps:
+    """A stand-in segmenter: the same probability map (SIZE x SIZE) for any crop."""
+
+    def __init__(self, prob):
+        self.prob = prob
+
+    def __call__(self, x):
+        return self.prob
+
+
+def test_the_selfie_mask_counts_only_near_blazepose_or_below_it():
+    """Selfie spill beside the body (a flag) is dropped, what it adds next to and below the body is kept."""
+    body = np.zeros((SIZE, SIZE), np.float32)
+    body[40:160, 100:160] = 0.9  # BlazePose: head and torso
+    selfie = body.copy()
+    selfie[160:215, 100:160] = 0.9  # the legs, straight below: kept
+    selfie[40:160, 160:168] = 0.9  # an arm beside the body, within the gate: kept
+    selfie[30:70, 200:240] = 0.9  # a flag far to the side: dropped
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    box = [25.6, 25.6, 230.4, 230.4]  # its square crop (1.25 x 204.8 px) is the picture itself
+    assert square_crop(box) == (0, 0, SIZE)
+    gated = Outliner.__new__(Outliner)
+    gated.threshold, gated.segmenters = 0.3, [Maps(selfie), Maps(body)]
+    mask = gated.trace(rgb, box)
+    assert mask is not None  # the two agree well enough inside the box (IoU >= 0.5)
+    assert mask[60:150, 110:150].all() and mask[170:210, 110:150].all() and mask[60:150, 161:167].all()
+    assert not mask[35:65, 205:235].any(), "selfie spill far from BlazePose's mask must be dropped"
+    assert GATE * SIZE / 1.25 < 200 - 160  # (the flag is farther than the gate)
+    # Without the gate (one segmenter, as before) the flag would be painted.
+    alone = Outliner.__new__(Outliner)
+    alone.threshold, alone.segmenters = 0.3, [Maps(selfie)]
+    assert alone.trace(rgb, box)[35:65, 205:235].all()
+
+
+def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
+    """First pass: hips at (128, 160), scale point at (200, 160) (a body lying, head to the right).
+    The second pass must see that point straight above the hips, and its mask of the region's
+    upper half must land to the right of the hips in the crop."""
+    seen = []
+
+    class Fake(AlignedPose):
+        def __init__(self):
+            pass
+
+        def run(self, x):
+            seen.append(x)
+            landmarks = np.zeros((39, 5), np.float32)
+            if len(seen) == 1:
+                landmarks[33, :2], landmarks[34, :2] = (128, 160), (200, 160)
+                return landmarks, 0.9, np.zeros((SIZE, SIZE), np.float32)
+            mask = np.zeros((SIZE, SIZE), np.float32)
+            mask[: SIZE // 2] = 1.0  # the region's upper half: from the hips towards the head
+            return landmarks, 0.9, mask
+
+    crop = np.zeros((512, 512, 3), np.uint8)
+    crop[316:324, 396:404] = 255  # a white mark on the scale point (200, 160) x 2
+    out = Fake().aligned(crop)
+    assert len(seen) == 2
+    roi = seen[1][..., 0]
+    y, x = np.unravel_index(np.argmax(roi), roi.shape)
+    assert abs(x - SIZE / 2) <= 2 and abs(y - SIZE / 2 * (1 - 1 / 1.5)) <= 3  # straight above the hips' centre
+    assert out[150:170, 140:190].min() > 0.9 and out[150:170, 60:118].max() < 0.1  # right of the hips, not left
+    # No person on the first pass: its own mask, no second pass.
+    seen.clear()
+
+    class Nobody(Fake):
+        def run(self, x):
+            seen.append(x)
+            return np.zeros((39, 5), np.float32), 0.01, np.full((SIZE, SIZE), 0.2, np.float32)
+
+    assert (Nobody().aligned(crop) == 0.2).all() and len(seen) == 1
+
+
+def test_blazepose_aligned_pass_on_a_real_person(outliner, astronaut):
+    """On the astronaut the first pass finds her (so the second, aligned pass runs) and the
+    aligned mask still covers her face, in the crop's own coordinates."""
+    pose = outliner.segmenters[1]
+    x0, y0, side = square_crop([0, 0, 400, 512])
+    crop = np.zeros((side, side, 3), np.uint8)
+    crop[-y0 : -y0 + 512, -x0 : -x0 + 400] = astronaut[:, :400]
+    landmarks, presence, _ = pose.run(np.asarray(Image.fromarray(crop).resize((SIZE, SIZE), Image.BOX), np.float32) / 255)
+    assert presence > 0.5
+    runs = []
+    original = pose.run
+    pose.run = lambda x: runs.append(1) or original(x)
+    try:
+        mask = pose.aligned(crop)
+    finally:
+        del pose.run
+    assert len(runs) == 2
+    face = (np.array([[182, 58], [270, 178]]) - [x0, y0]) * SIZE / side  # CenterFace's box, on the SIZE grid
+    (fx1, fy1), (fx2, fy2) = face.round().astype(int)
+    assert (mask[fy1:fy2, fx1:fx2] > 0.5).mean() > 0.95
 
 
 def test_small_bodies_and_faces_keep_their_boxes(outliner, grace):

@@ -131,14 +131,15 @@ def build(name: str, work: Path) -> bytes:
         out = work / name
         convert(str(work / "faceres.json"), str(out), outputs=["global_pooling/Mean"])
         return out.read_bytes()
-    if name in ("selfie_segmentation.onnx", "pose_landmark_full_mask.onnx"):
+    if name in ("selfie_segmentation.onnx", "pose_landmark_full.onnx"):
         from tflite_to_onnx import convert
 
         src = work / ("selfie_segmentation.tflite" if name.startswith("selfie") else "pose_landmark_full.tflite")
         src.write_bytes(build(src.name, work / "tflite") if not (MODELS / src.name).is_file() else (MODELS / src.name).read_bytes())
         if sha256(src) != FILES[src.name]:
             raise SystemExit(f"{src.name}: sha256 differs from the pinned one; rebuild it first")
-        return convert(src, outputs=None if name.startswith("selfie") else ["Identity_2"])
+        # BlazePose: the person mask, and the landmarks and presence its aligned second pass needs
+        return convert(src, outputs=None if name.startswith("selfie") else ["Identity", "Identity_1", "Identity_2"])
     if name.startswith("mtcnn_"):  # MTCNN for the audit: files from an sdist, unchanged
         member = name.removeprefix("mtcnn_")
         with tempfile.TemporaryDirectory() as d:

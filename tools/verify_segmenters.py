@@ -7,9 +7,11 @@ crop of :func:`fuzzypeople.detect.outline.square_crop`, resized and scaled as
 :meth:`TFLiteSegmenter.prepare` does. Photos: skimage's astronaut, matplotlib's
 Grace Hopper, and ../shared/data/coco-people when present. Prints, per
 segmenter, the largest difference of the person probability and how many
-pixels fall on the other side of the outliner's 0.3 threshold; exit status 1
-when a probability differs by more than ``--tolerance`` or more than 0.1% of
-pixels flip.
+pixels fall on the other side of the outliner's 0.3 threshold, then the largest
+difference of BlazePose's landmarks (x, y) and person presence, which the
+aligned second pass is placed by; exit status 1 when a probability differs by
+more than ``--tolerance``, more than 0.1% of pixels flip, a landmark moves by
+more than 1 px of 256 or the presence by more than 0.01.
 
     python tools/verify_segmenters.py               # every photo
     python tools/verify_segmenters.py --limit 5     # the first 5 COCO photos only
@@ -26,9 +28,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 COCO = HERE.parent.parent / "shared" / "data" / "coco-people" / "images"
-SEGMENTERS = {  # name: (LiteRT file, its output index, logits?, ONNX file)
-    "selfie": ("selfie_segmentation.tflite", 0, False, "selfie_segmentation.onnx"),
-    "blazepose": ("pose_landmark_full.tflite", 2, True, "pose_landmark_full_mask.onnx"),
+SEGMENTERS = {  # name: (LiteRT file, its output index, logits?, ONNX file, its mask output)
+    "selfie": ("selfie_segmentation.tflite", 0, False, "selfie_segmentation.onnx", None),
+    "blazepose": ("pose_landmark_full.tflite", 2, True, "pose_landmark_full.onnx", "Identity_2"),
 }
 
 
@@ -74,12 +76,15 @@ def main(argv=None) -> int:
 
     from fuzzypeople import Anonymizer, models
     from fuzzypeople.detect._runtime import TFLiteSegmenter
-    from fuzzypeople.detect.outline import SIZE, THRESHOLD
+    from fuzzypeople.detect.outline import SIZE, THRESHOLD, AlignedPose
     from fuzzypeople.pipeline import Settings
 
     stages = Anonymizer(settings=Settings(method="none", boxes=True))
-    lite = {k: TFLiteSegmenter(f, output=o, logits=lg) for k, (f, o, lg, _) in SEGMENTERS.items()}
-    onnx = {k: ort.InferenceSession(str(models.path(f)), providers=["CPUExecutionProvider"]) for k, (*_, f) in SEGMENTERS.items()}
+    lite = {k: TFLiteSegmenter(f, output=o, logits=lg) for k, (f, o, lg, *_) in SEGMENTERS.items()}
+    onnx = {k: ort.InferenceSession(str(models.path(f)), providers=["CPUExecutionProvider"])
+            for k, (_, _, _, f, _) in SEGMENTERS.items()}
+    pose = AlignedPose()
+    worst_landmark = worst_presence = 0.0
     worst = {k: 0.0 for k in SEGMENTERS}
     flips = {k: 0 for k in SEGMENTERS}
     pixels = n = 0
@@ -89,9 +94,14 @@ def main(argv=None) -> int:
             x = TFLiteSegmenter.prepare(crop, SIZE)
             n += 1
             pixels += SIZE * SIZE
-            for k, (_, _, logits, _) in SEGMENTERS.items():
+            # BlazePose's landmarks and presence (the outliner's aligned pass, the page's too)
+            lm, presence, _ = pose.run(x)
+            lm_onnx, presence_onnx = onnx["blazepose"].run(["Identity", "Identity_1"], {"input": x[None]})
+            worst_landmark = max(worst_landmark, float(np.abs(lm_onnx.reshape(39, 5)[:, :2] - lm[:, :2]).max()))
+            worst_presence = max(worst_presence, abs(float(presence_onnx.ravel()[0]) - presence))
+            for k, (_, _, logits, _, output) in SEGMENTERS.items():
                 ref = lite[k](x)
-                y = onnx[k].run(None, {"input": x[None]})[0][0, :, :, 0]
+                y = onnx[k].run([output] if output else None, {"input": x[None]})[0][0, :, :, 0]
                 got = 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if logits else y
                 worst[k] = max(worst[k], float(np.abs(ref - got).max()))
                 flips[k] += int(((ref >= THRESHOLD) != (got >= THRESHOLD)).sum())
@@ -102,6 +112,10 @@ def main(argv=None) -> int:
         bad += not ok
         print(f"{k}: {n} crops, largest probability difference {worst[k]:.2e}, "
               f"{flips[k]} of {pixels} pixels ({share:.4%}) on the other side of {THRESHOLD}: {'ok' if ok else 'TOO FAR'}")
+    ok = worst_landmark <= 1.0 and worst_presence <= 0.01  # input pixels of 256; presence 0-1
+    bad += not ok
+    print(f"blazepose landmarks: largest x/y difference {worst_landmark:.2e} px of {SIZE}, presence {worst_presence:.2e}: "
+          f"{'ok' if ok else 'TOO FAR'}")
     return 1 if bad else 0
 
 

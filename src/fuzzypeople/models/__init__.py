@@ -23,9 +23,10 @@ FILES: dict[str, str] = {
     "nanodet.onnx": "1b34088d1f0a0390809347ab3fc79f24dc48d507f4a4eef7a2beb8703afd8380",
     # NanoDet with int8 convolutions, for video (tools/quantize_nanodet.py).
     "nanodet_int8.onnx": "1d134224a15999f0c61b048dccc7e04d5df2bdc1c6067bb168ca4441841efb8a",
+    # The two segmenters as ONNX for the in-browser page (tools/tflite_to_onnx.py; BlazePose: its mask,
+    # landmarks and presence outputs, as the outliner's aligned second pass needs them).
+    "pose_landmark_full.onnx": "e48640fad22a4817b1042a7765946ad998f16be8e16cf7d8ea7a13cf470fb7e5",
     "pose_landmark_full.tflite": "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-    # The two segmenters as ONNX for the in-browser page (tools/tflite_to_onnx.py; BlazePose: its mask output only).
-    "pose_landmark_full_mask.onnx": "28a0eca71829f053113f7b5360286cfce610745d94c6cac6d1b0e5378bb51190",
     "selfie_segmentation.onnx": "249965b11555110f4709572c5ec2c4c4553983190b1d5313e5a4037ecf567d60",
     "selfie_segmentation.tflite": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
 }

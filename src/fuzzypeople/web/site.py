@@ -29,7 +29,7 @@ from ..errors import FuzzyError
 PAGE = "browser.html"
 STATIC = ("fuzzy.js", "browser.js", "style.css", "favicon.svg")
 ORT = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-MODELS = ("nanodet.onnx", "movenet.onnx", "centerface.onnx", "selfie_segmentation.onnx", "pose_landmark_full_mask.onnx")
+MODELS = ("nanodet.onnx", "movenet.onnx", "centerface.onnx", "selfie_segmentation.onnx", "pose_landmark_full.onnx")
 # Lines only `fuzzypeople serve` has: the link to the server page (a static site has no server).
 SERVER_ONLY = re.compile(r"\s*<!--server-->.*?<!--/server-->", re.S)
 

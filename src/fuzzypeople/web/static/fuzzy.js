@@ -489,7 +489,103 @@
   }
 
   // ---------------------------------------------------------------- outlines (detect/outline.py)
-  const OUTLINE = { minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5 };
+  const OUTLINE = {
+    minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5,
+    gate: 0.1, gateThreshold: 0.05, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
+  };
+
+  /** outline.roi_affine: [a, b, c, d, e, f] mapping (x, y) to (a x + b y + c, d x + e y + f) in BlazePose's
+   * size x size region of interest (hips-centred, upright), and the region's side in source pixels. */
+  function roiAffine(cx, cy, px, py, size, scale) {
+    const dx = px - cx, dy = py - cy;
+    const side = 2 * scale * Math.hypot(dx, dy);
+    const turn = -Math.PI / 2 - Math.atan2(dy, dx), k = size / side;
+    const a = k * Math.cos(turn), b = -k * Math.sin(turn), d = k * Math.sin(turn), e = k * Math.cos(turn);
+    return { m: [a, b, size / 2 - (a * cx + b * cy), d, e, size / 2 - (d * cx + e * cy)], side };
+  }
+
+  /** Invert a 2x3 affine map (cv2.invertAffineTransform). */
+  function invertAffine([a, b, c, d, e, f]) {
+    const det = a * e - b * d;
+    const ia = e / det, ib = -b / det, id = -d / det, ie = a / det;
+    return [ia, ib, -(ia * c + ib * f), id, ie, -(id * c + ie * f)];
+  }
+
+  /** cv2.warpAffine with INTER_LINEAR and zero borders, sampling `src` (sw x sh, `ch` channels) at
+   * inv(x, y) for every pixel of a dw x dh output (`inv` maps output to source: WARP_INVERSE_MAP). */
+  function warpAffine(src, sw, sh, ch, inv, dw, dh, round) {
+    const out = new Float32Array(dw * dh * ch);
+    const [a, b, c, d, e, f] = inv;
+    for (let y = 0; y < dh; y++) {
+      for (let x = 0; x < dw; x++) {
+        const fx = a * x + b * y + c, fy = d * x + e * y + f;
+        const x0 = Math.floor(fx), y0 = Math.floor(fy), wx = fx - x0, wy = fy - y0;
+        for (let k = 0; k < ch; k++) {
+          let v = 0;
+          for (let j = 0; j < 2; j++) {
+            const yy = y0 + j;
+            if (yy < 0 || yy >= sh) continue;
+            const wyj = j ? wy : 1 - wy;
+            for (let i = 0; i < 2; i++) {
+              const xx = x0 + i;
+              if (xx < 0 || xx >= sw) continue;
+              v += src[(yy * sw + xx) * ch + k] * wyj * (i ? wx : 1 - wx);
+            }
+          }
+          out[(y * dw + x) * ch + k] = round ? Math.min(255, Math.max(0, Math.round(v))) : v;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Sigmoid of BlazePose's mask logits. */
+  function sigmoidMap(logits) {
+    const out = new Float32Array(logits.length);
+    for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, logits[i]))));
+    return out;
+  }
+
+  /**
+   * outline.AlignedPose.aligned: BlazePose's person probability on the crop's S x S grid, from a second
+   * pass on the region MediaPipe would give it (hips-centred, upright; from the first pass's landmarks
+   * 33 and 34), or the first pass's own mask when it sees no person.
+   */
+  async function alignedPose(sessions, cropped, input) {
+    const S = OUTLINE.size, side = cropped.width, k = side / S;
+    const first = await sessions.pose.run({ input });
+    const mask = sigmoidMap(first.Identity_2.data), lm = first.Identity.data, presence = first.Identity_1.data[0];
+    const cx = lm[OUTLINE.hipCentre * 5] * k, cy = lm[OUTLINE.hipCentre * 5 + 1] * k;
+    const px = lm[OUTLINE.scalePoint * 5] * k, py = lm[OUTLINE.scalePoint * 5 + 1] * k;
+    if (!(presence >= OUTLINE.alignMinPresence) || ![cx, cy, px, py].every(Number.isFinite)
+        || Math.hypot(px - cx, py - cy) < 4) return mask;
+    const { m, side: roiSide } = roiAffine(cx, cy, px, py, S, OUTLINE.alignScale);
+    let src = cropped, warp = m;
+    const shrink = 2 * S / roiSide; // shrink a big region first so that the warp does not alias
+    if (shrink < 1) {
+      const n = Math.max(1, Math.round(side * shrink));
+      src = resizeAreaAny(cropped, n, n);
+      warp = [m[0] / shrink, m[1] / shrink, m[2], m[3] / shrink, m[4] / shrink, m[5]];
+    }
+    const roi = warpAffine(src.data, src.width, src.height, 3, invertAffine(warp), S, S, true);
+    for (let i = 0; i < roi.length; i++) roi[i] /= 255;
+    const second = await sessions.pose.run({ input: new global.ort.Tensor('float32', roi, [1, S, S, 3]) });
+    const gridToRoi = [m[0] * k, m[1] * k, m[2], m[3] * k, m[4] * k, m[5]];
+    return warpAffine(sigmoidMap(second.Identity_2.data), S, S, 1, gridToRoi, S, S, false);
+  }
+
+  /** Outliner.gated: the selfie probability, capped just under the threshold farther than the gate
+   * from BlazePose's mask, except straight below it. */
+  function gated(selfie, pose) {
+    const S = OUTLINE.size, T = OUTLINE.threshold;
+    const seed = new Uint8Array(S * S);
+    for (let i = 0; i < seed.length; i++) seed[i] = pose[i] >= OUTLINE.gateThreshold;
+    const near = dilate(seed, S, S, Math.round(OUTLINE.gate * S / OUTLINE.crop));
+    for (let y = 1; y < S; y++) for (let x = 0; x < S; x++) near[y * S + x] |= near[(y - 1) * S + x];
+    const out = new Float32Array(S * S);
+    for (let i = 0; i < out.length; i++) out[i] = near[i] ? selfie[i] : Math.min(selfie[i], Math.fround(T * 0.999));
+    return out;
+  }
 
   /** outline.square_crop: [x0, y0, side], a square centred on the box, 1.25 times its longer side. */
   function squareCrop(box) {
@@ -523,9 +619,7 @@
     for (let i = 0; i < x.length; i++) x[i] = small.data[i] / 255;
     const input = new global.ort.Tensor('float32', x, [1, S, S, 3]);
     const selfie = (await sessions.selfie.run({ input }))[sessions.selfie.outputNames[0]].data;
-    const logits = (await sessions.pose.run({ input }))[sessions.pose.outputNames[0]].data;
-    const pose = new Float32Array(S * S);
-    for (let i = 0; i < pose.length; i++) pose[i] = 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, logits[i]))));
+    const pose = await alignedPose(sessions, cropped, input);
     const [bx1, by1, bx2, by2] = clipInt(box, w, h);
     // The segmenters must agree inside the box (S x S coordinates).
     const sc = S / side;
@@ -539,8 +633,9 @@
       }
     }
     if (both < OUTLINE.agreement * Math.max(either, 1)) return null;
+    const near = gated(selfie, pose); // the selfie mask counts near BlazePose's, or below it
     const prob = new Float32Array(S * S);
-    for (let i = 0; i < prob.length; i++) prob[i] = Math.max(selfie[i], pose[i]);
+    for (let i = 0; i < prob.length; i++) prob[i] = Math.max(near[i], pose[i]);
     const ww = ix2 - ix1, wh = iy2 - iy1;
     const big = resizeFloatWindow(prob, S, S, side, side, ix1 - x0, iy1 - y0, ww, wh);
     const mask = new Uint8Array(ww * wh);
@@ -797,7 +892,7 @@
   // ---------------------------------------------------------------- the models, loaded once per page
   const MODEL_FILES = {
     nanodet: 'nanodet.onnx', movenet: 'movenet.onnx', centerface: 'centerface.onnx',
-    selfie: 'selfie_segmentation.onnx', pose: 'pose_landmark_full_mask.onnx',
+    selfie: 'selfie_segmentation.onnx', pose: 'pose_landmark_full.onnx',
   };
 
   /** Create the five onnxruntime-web sessions from `base` (a URL of this page's own origin). */
