@@ -118,6 +118,41 @@ def test_the_selfie_mask_counts_only_near_blazepose_or_below_it():
     assert alone.trace(rgb, box)[35:65, 205:235].all()
 
 
+class PoseMaps(Maps):
+    """A stand-in for BlazePose's aligned pass: a fixed map and fixed landmarks seen (SIZE grid)."""
+
+    def __init__(self, prob, seen):
+        super().__init__(prob)
+        self.seen = seen
+
+    def aligned_pass(self, crop, x=None):
+        return self.prob, self.seen
+
+
+def test_disagreeing_segmenters_keep_the_trace_when_it_reaches_every_landmark_blazepose_sees():
+    """BlazePose marks only the upper body and the selfie model the whole body (IoU 0.34 inside
+    the box: they disagree). The traced mask stays when every body landmark BlazePose sees is on
+    it; one landmark off the mask (a hand reaching out) and the whole box is kept again."""
+    selfie = np.zeros((SIZE, SIZE), np.float32)
+    selfie[40:215, 100:160] = 0.9
+    pose = np.zeros((SIZE, SIZE), np.float32)
+    pose[40:100, 100:160] = 0.9
+    body = np.array([[130.0, 50.0 + 20 * i] for i in range(8)])  # head to feet, all on the selfie mask
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    box = [25.6, 25.6, 230.4, 230.4]  # its square crop is the picture itself
+
+    def trace(seen):
+        outliner = Outliner.__new__(Outliner)
+        outliner.threshold, outliner.segmenters = 0.3, [Maps(selfie), PoseMaps(pose, seen)]
+        return outliner.trace(rgb, box)
+
+    mask = trace(body)
+    assert mask is not None and mask[45:210, 105:155].all() and not mask[:, :90].any()
+    assert trace(np.vstack([body, [[40.0, 120.0]]])) is None  # a hand far off the mask: keep the box
+    assert trace(body[:5]) is None  # too few landmarks seen to vouch for the mask
+    assert trace(None) is None  # no aligned pass (BlazePose saw nobody)
+
+
 def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
     """First pass: hips at (128, 160), scale point at (200, 160) (a body lying, head to the right).
     The second pass must see that point straight above the hips, and its mask of the region's
@@ -136,6 +171,8 @@ def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
                 return landmarks, 0.9, np.zeros((SIZE, SIZE), np.float32)
             mask = np.zeros((SIZE, SIZE), np.float32)
             mask[: SIZE // 2] = 1.0  # the region's upper half: from the hips towards the head
+            landmarks[:, 3] = -5.0  # visibility logits: nothing seen ...
+            landmarks[0] = (SIZE / 2, SIZE / 2 * (1 - 1 / 1.5), 0, 5.0, 5.0)  # ... but the head, at the scale point
             return landmarks, 0.9, mask
 
     crop = np.zeros((512, 512, 3), np.uint8)
@@ -146,6 +183,9 @@ def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
     y, x = np.unravel_index(np.argmax(roi), roi.shape)
     assert abs(x - SIZE / 2) <= 2 and abs(y - SIZE / 2 * (1 - 1 / 1.5)) <= 3  # straight above the hips' centre
     assert out[150:170, 140:190].min() > 0.9 and out[150:170, 60:118].max() < 0.1  # right of the hips, not left
+    seen.clear()
+    _, landmarks = Fake().aligned_pass(crop)  # the landmarks it sees, back on the crop's SIZE grid
+    assert landmarks.shape == (1, 2) and np.allclose(landmarks[0], (200, 160), atol=1.5)
     # No person on the first pass: its own mask, no second pass.
     seen.clear()
 

@@ -492,6 +492,7 @@
   const OUTLINE = {
     minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5,
     gate: 0.1, gateThreshold: 0.05, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
+    bodyLandmarks: 33, minVisibility: 0.5, minLandmarks: 6, landmarkSlack: 0.03,
   };
 
   /** outline.roi_affine: [a, b, c, d, e, f] mapping (x, y) to (a x + b y + c, d x + e y + f) in BlazePose's
@@ -547,9 +548,11 @@
   }
 
   /**
-   * outline.AlignedPose.aligned: BlazePose's person probability on the crop's S x S grid, from a second
-   * pass on the region MediaPipe would give it (hips-centred, upright; from the first pass's landmarks
-   * 33 and 34), or the first pass's own mask when it sees no person.
+   * outline.AlignedPose.aligned_pass: {mask, seen}: BlazePose's person probability on the crop's S x S
+   * grid, from a second pass on the region MediaPipe would give it (hips-centred, upright; from the
+   * first pass's landmarks 33 and 34), or the first pass's own mask when it sees no person; and the
+   * body landmarks the second pass sees, as [x, y] on the same grid (null without a second pass, or
+   * when it finds no person).
    */
   async function alignedPose(sessions, cropped, input) {
     const S = OUTLINE.size, side = cropped.width, k = side / S;
@@ -558,7 +561,7 @@
     const cx = lm[OUTLINE.hipCentre * 5] * k, cy = lm[OUTLINE.hipCentre * 5 + 1] * k;
     const px = lm[OUTLINE.scalePoint * 5] * k, py = lm[OUTLINE.scalePoint * 5 + 1] * k;
     if (!(presence >= OUTLINE.alignMinPresence) || ![cx, cy, px, py].every(Number.isFinite)
-        || Math.hypot(px - cx, py - cy) < 4) return mask;
+        || Math.hypot(px - cx, py - cy) < 4) return { mask, seen: null };
     const { m, side: roiSide } = roiAffine(cx, cy, px, py, S, OUTLINE.alignScale);
     let src = cropped, warp = m;
     const shrink = 2 * S / roiSide; // shrink a big region first so that the warp does not alias
@@ -571,7 +574,27 @@
     for (let i = 0; i < roi.length; i++) roi[i] /= 255;
     const second = await sessions.pose.run({ input: new global.ort.Tensor('float32', roi, [1, S, S, 3]) });
     const gridToRoi = [m[0] * k, m[1] * k, m[2], m[3] * k, m[4] * k, m[5]];
-    return warpAffine(sigmoidMap(second.Identity_2.data), S, S, 1, gridToRoi, S, S, false);
+    const aligned = warpAffine(sigmoidMap(second.Identity_2.data), S, S, 1, gridToRoi, S, S, false);
+    if (!(second.Identity_1.data[0] >= OUTLINE.alignMinPresence)) return { mask: aligned, seen: null };
+    const back = invertAffine(gridToRoi), lm2 = second.Identity.data, seen = [];
+    for (let i = 0; i < OUTLINE.bodyLandmarks; i++) {
+      const v = lm2[i * 5 + 3];
+      if (!(1 / (1 + Math.exp(-Math.min(30, Math.max(-30, v)))) >= OUTLINE.minVisibility)) continue;
+      const lx = lm2[i * 5], ly = lm2[i * 5 + 1];
+      seen.push([back[0] * lx + back[1] * ly + back[2], back[3] * lx + back[4] * ly + back[5]]);
+    }
+    return { mask: aligned, seen };
+  }
+
+  /** Outliner.covers: does the S x S `person` mask (0/1) reach every seen landmark inside the grid,
+   * within the slack, with at least minLandmarks of them? */
+  function covers(person, seen) {
+    const S = OUTLINE.size;
+    if (!seen) return false;
+    const inside = seen.filter(([x, y]) => x >= 0 && y >= 0 && x < S && y < S);
+    if (inside.length < OUTLINE.minLandmarks) return false;
+    const near = dilate(person, S, S, Math.round(OUTLINE.landmarkSlack * S / OUTLINE.crop));
+    return inside.every(([x, y]) => near[Math.floor(y) * S + Math.floor(x)]);
   }
 
   /** Outliner.gated: the selfie probability, capped just under the threshold farther than the gate
@@ -619,7 +642,7 @@
     for (let i = 0; i < x.length; i++) x[i] = small.data[i] / 255;
     const input = new global.ort.Tensor('float32', x, [1, S, S, 3]);
     const selfie = (await sessions.selfie.run({ input }))[sessions.selfie.outputNames[0]].data;
-    const pose = await alignedPose(sessions, cropped, input);
+    const { mask: pose, seen } = await alignedPose(sessions, cropped, input);
     const [bx1, by1, bx2, by2] = clipInt(box, w, h);
     // The segmenters must agree inside the box (S x S coordinates).
     const sc = S / side;
@@ -632,10 +655,15 @@
         both += a && b; either += a || b;
       }
     }
-    if (both < OUTLINE.agreement * Math.max(either, 1)) return null;
     const near = gated(selfie, pose); // the selfie mask counts near BlazePose's, or below it
     const prob = new Float32Array(S * S);
     for (let i = 0; i < prob.length; i++) prob[i] = Math.max(near[i], pose[i]);
+    if (both < OUTLINE.agreement * Math.max(either, 1)) {
+      // They disagree: keep the box, unless the mask reaches every body landmark BlazePose sees.
+      const person = new Uint8Array(S * S);
+      for (let i = 0; i < person.length; i++) person[i] = prob[i] >= T;
+      if (!covers(person, seen)) return null;
+    }
     const ww = ix2 - ix1, wh = iy2 - iy1;
     const big = resizeFloatWindow(prob, S, S, side, side, ix1 - x0, iy1 - y0, ww, wh);
     const mask = new Uint8Array(ww * wh);
