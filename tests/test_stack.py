@@ -141,7 +141,7 @@ def test_disagreeing_segmenters_keep_the_trace_when_it_reaches_every_landmark_bl
     rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
     box = [25.6, 25.6, 230.4, 230.4]  # its square crop is the picture itself
 
-    def trace(seen):
+    def trace(seen, selfie=selfie, pose=pose):
         outliner = Outliner.__new__(Outliner)
         outliner.threshold, outliner.segmenters = 0.3, [Maps(selfie), PoseMaps(pose, seen)]
         return outliner.trace(rgb, box)
@@ -151,6 +151,10 @@ def test_disagreeing_segmenters_keep_the_trace_when_it_reaches_every_landmark_bl
     assert trace(np.vstack([body, [[40.0, 120.0]]])) is None  # a hand far off the mask: keep the box
     assert trace(body[:5]) is None  # too few landmarks seen to vouch for the mask
     assert trace(None) is None  # no aligned pass (BlazePose saw nobody)
+    # A trace that would paint more than the box (the selfie spilling over the crop): the box.
+    wide_selfie, wide_pose = np.zeros_like(selfie), np.zeros_like(pose)
+    wide_selfie[20:, 20:236], wide_pose[40:100, 20:236] = 0.9, 0.9
+    assert trace(body, wide_selfie, wide_pose) is None
 
 
 def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():

@@ -36,8 +36,9 @@ inside the box (their masks' intersection over union, the selfie's before
 the gate, is under ``AGREEMENT``: one of them has missed a limb, a held
 child, a person at the edge), unless the mask reaches every body landmark
 BlazePose's aligned pass sees (at least ``MIN_LANDMARKS`` of them): then the
-limbs are where the mask is, and it is kept (:meth:`Outliner.covers`;
-coco-people background 0.119 -> 0.116 at the same people hidden). Boxes
+limbs are where the mask is, and it is kept if it is smaller than the box
+(:meth:`Outliner.covers`; coco-people background 0.119 -> 0.117 at the
+same people hidden). Boxes
 shorter than ``MIN_HEIGHT`` also stay boxes (segmentation is unreliable
 there, and a small box costs little scene). The values were chosen on coco-people and checked on held-out photos
 (``benchmarks/detection.py``, ``benchmarks/outline_headroom.py``,
@@ -257,8 +258,10 @@ class Outliner:
             each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
             both, either = np.logical_and.reduce(each).sum(), np.logical_or.reduce(each).sum()
             probs = [self.gated(probs[0], np.maximum.reduce(probs[1:])), *probs[1:]]
-            if both < AGREEMENT * max(either, 1) and not self.covers(np.maximum.reduce(probs) >= self.threshold, seen):
-                return None
+            if both < AGREEMENT * max(either, 1):  # they disagree: keep the box, unless the trace
+                person = np.maximum.reduce(probs) >= self.threshold  # reaches every landmark seen
+                if not self.covers(person, seen) or person.sum() > (min(sx2, SIZE) - sx1) * (min(sy2, SIZE) - sy1):
+                    return None  # (and paints less than the box would)
         prob = cv2.resize(np.maximum.reduce(probs), (side, side), interpolation=cv2.INTER_LINEAR)
         prob = prob[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0]
         person = prob >= self.threshold

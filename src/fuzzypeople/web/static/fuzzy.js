@@ -659,10 +659,12 @@
     const prob = new Float32Array(S * S);
     for (let i = 0; i < prob.length; i++) prob[i] = Math.max(near[i], pose[i]);
     if (both < OUTLINE.agreement * Math.max(either, 1)) {
-      // They disagree: keep the box, unless the mask reaches every body landmark BlazePose sees.
+      // They disagree: keep the box, unless the mask reaches every body landmark BlazePose sees
+      // (and paints less than the box would).
       const person = new Uint8Array(S * S);
-      for (let i = 0; i < person.length; i++) person[i] = prob[i] >= T;
-      if (!covers(person, seen)) return null;
+      let painted = 0;
+      for (let i = 0; i < person.length; i++) { person[i] = prob[i] >= T; painted += person[i]; }
+      if (!covers(person, seen) || painted > (sx2 - sx1) * (sy2 - sy1)) return null;
     }
     const ww = ix2 - ix1, wh = iy2 - iy1;
     const big = resizeFloatWindow(prob, S, S, side, side, ix1 - x0, iy1 - y0, ww, wh);
