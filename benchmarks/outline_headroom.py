@@ -171,9 +171,10 @@ def make_outliner(extra: list[str], only: str | None, oracle: str | None, before
     class Variant(outline.Outliner):
         def __init__(self):
             super().__init__()
-            if before:  # as before 2026-11-29: BlazePose once on the square crop, the selfie mask not gated
-                self.probabilities = lambda crop: [seg(TFLiteSegmenter.prepare(crop, outline.SIZE))
-                                                   for seg in self.segmenters]
+            if before:  # as before 2026-11-29: BlazePose once on the square crop, the selfie mask not
+                # gated, no landmarks (so segmenters that disagree always keep the box)
+                self.analyse = lambda crop: ([seg(TFLiteSegmenter.prepare(crop, outline.SIZE))
+                                             for seg in self.segmenters], None)
                 self.gated = lambda selfie, others: selfie
             self.truth = []  # (COCO box, mask) of the photo being analysed, set by OracleAnonymizer
             self.segmenters += [segmenter_from_file(s) for s in extra]
