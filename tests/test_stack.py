@@ -181,7 +181,7 @@ def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
 
     crop = np.zeros((512, 512, 3), np.uint8)
     crop[316:324, 396:404] = 255  # a white mark on the scale point (200, 160) x 2
-    out = Fake().aligned(crop)
+    out = Fake().aligned_pass(crop)[0]
     assert len(seen) == 2
     roi = seen[1][..., 0]
     y, x = np.unravel_index(np.argmax(roi), roi.shape)
@@ -198,7 +198,7 @@ def test_blazepose_second_pass_runs_on_the_upright_region_and_maps_back():
             seen.append(x)
             return np.zeros((39, 5), np.float32), 0.01, np.full((SIZE, SIZE), 0.2, np.float32)
 
-    assert (Nobody().aligned(crop) == 0.2).all() and len(seen) == 1
+    assert (Nobody().aligned_pass(crop)[0] == 0.2).all() and len(seen) == 1
 
 
 def test_blazepose_aligned_pass_on_a_real_person(outliner, astronaut):
@@ -214,7 +214,7 @@ def test_blazepose_aligned_pass_on_a_real_person(outliner, astronaut):
     original = pose.run
     pose.run = lambda x: runs.append(1) or original(x)
     try:
-        mask = pose.aligned(crop)
+        mask = pose.aligned_pass(crop)[0]
     finally:
         del pose.run
     assert len(runs) == 2

@@ -158,7 +158,16 @@ class TFLiteSegmenter:
         self.it.set_tensor(self.inp, x[None])
         self.it.invoke()
         y = self.it.get_tensor(self.out)[0, :, :, 0]
-        return 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if self.logits else y
+        return sigmoid(y) if self.logits else y
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """The logistic function, clipped so that large logits (BlazePose's reach 1650) do not overflow.
+
+    >>> sigmoid(np.array([-2000.0, 0.0, 2000.0])).round(6).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
 
 
 @contextlib.contextmanager

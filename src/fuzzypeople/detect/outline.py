@@ -38,9 +38,9 @@ child, a person at the edge), unless the mask reaches every body landmark
 BlazePose's aligned pass sees (at least ``MIN_LANDMARKS`` of them): then the
 limbs are where the mask is, and it is kept if it is smaller than the box
 (:meth:`Outliner.covers`; coco-people background 0.119 -> 0.117 at the
-same people hidden). Boxes
-shorter than ``MIN_HEIGHT`` also stay boxes (segmentation is unreliable
-there, and a small box costs little scene). The values were chosen on coco-people and checked on held-out photos
+same people hidden). Boxes shorter than ``MIN_HEIGHT`` also stay boxes
+(segmentation is unreliable there, and a small box costs little scene).
+The values were chosen on coco-people and checked on held-out photos
 (``benchmarks/detection.py``, ``benchmarks/outline_headroom.py``,
 ``benchmarks/overlay.py``).
 
@@ -61,7 +61,7 @@ import cv2
 import numpy as np
 
 from ..people import BODY, People, clip_boxes
-from ._runtime import TFLiteSegmenter, tflite_interpreter
+from ._runtime import TFLiteSegmenter, sigmoid, tflite_interpreter
 
 MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
 CROP = 1.25  # square crop side, as a multiple of the box's longer side
@@ -126,7 +126,7 @@ class AlignedPose:
     """BlazePose full's person mask for a square crop, from the region of interest MediaPipe would use.
 
     Called with a prepared ``SIZE`` input it is a plain segmenter (the mask of
-    one pass, as :class:`TFLiteSegmenter`); :meth:`aligned` makes the second,
+    one pass, as :class:`TFLiteSegmenter`); :meth:`aligned_pass` makes the second,
     aligned pass (see the module's docstring) and returns its mask on the
     crop's ``SIZE`` grid. When the first pass sees no person
     (presence under ``ALIGN_MIN_PRESENCE``) its landmarks mean nothing, and
@@ -147,23 +147,20 @@ class AlignedPose:
         landmarks = self.it.get_tensor(self.landmarks).reshape(39, 5)
         presence = float(self.it.get_tensor(self.presence).ravel()[0])
         logits = self.it.get_tensor(self.mask)[0, :, :, 0]
-        return landmarks, presence, 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        return landmarks, presence, sigmoid(logits)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """Person probability (SIZE x SIZE) of one pass on a prepared input."""
         return self.run(x)[2]
 
-    def aligned(self, crop: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
-        """Person probability (SIZE x SIZE, on the grid of ``crop``) from the aligned second pass.
+    def aligned_pass(self, crop: np.ndarray, x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(probability, seen)``: the person probability (SIZE x SIZE, on the grid of ``crop``)
+        from the aligned second pass, and the body landmarks that pass sees (visibility >=
+        ``MIN_VISIBILITY``), as (x, y) on the same grid; ``seen`` is None when there was no
+        aligned pass or it found no person (presence < ``ALIGN_MIN_PRESENCE``).
 
         ``x``: ``crop`` already prepared (:meth:`TFLiteSegmenter.prepare`), if at hand.
         """
-        return self.aligned_pass(crop, x)[0]
-
-    def aligned_pass(self, crop: np.ndarray, x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(probability, seen)``: :meth:`aligned`'s map and the body landmarks the aligned pass
-        sees (visibility >= ``MIN_VISIBILITY``), as (x, y) on the same SIZE grid; ``seen`` is None
-        when there was no aligned pass or it found no person (presence < ``ALIGN_MIN_PRESENCE``)."""
         x = TFLiteSegmenter.prepare(crop, SIZE) if x is None else x
         landmarks, presence, mask = self.run(x)
         k = crop.shape[0] / SIZE  # crop pixels per input pixel
@@ -185,7 +182,7 @@ class AlignedPose:
         if roi_presence < ALIGN_MIN_PRESENCE:
             return mask, None
         body = roi_landmarks[:BODY_LANDMARKS]
-        visible = 1.0 / (1.0 + np.exp(-np.clip(body[:, 3], -30, 30))) >= MIN_VISIBILITY
+        visible = sigmoid(body[:, 3]) >= MIN_VISIBILITY
         back = cv2.invertAffineTransform(grid_to_roi)
         return mask, np.hstack([body[visible, :2], np.ones((int(visible.sum()), 1))]) @ back.T
 
@@ -197,14 +194,10 @@ class Outliner:
         self.threshold = threshold
         self.segmenters = [TFLiteSegmenter("selfie_segmentation.tflite"), AlignedPose()]
 
-    def probabilities(self, crop: np.ndarray) -> list[np.ndarray]:
-        """Each segmenter's person probability (SIZE x SIZE float32) for a square RGB crop
-        (BlazePose's from its aligned pass)."""
-        return self.analyse(crop)[0]
-
     def analyse(self, crop: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """:meth:`probabilities`, and the body landmarks BlazePose's aligned pass sees on the same
-        SIZE grid (:meth:`AlignedPose.aligned_pass`; None without one)."""
+        """Each segmenter's person probability (SIZE x SIZE float32) for a square RGB crop
+        (BlazePose's from its aligned pass), and the body landmarks that pass sees on the same
+        grid (:meth:`AlignedPose.aligned_pass`; None without one)."""
         x = TFLiteSegmenter.prepare(crop, SIZE)
         probs, seen = [], None
         for seg in self.segmenters:

@@ -540,10 +540,15 @@
     return out;
   }
 
+  /** _runtime.sigmoid: the logistic function, clipped as in Python. */
+  function sigmoid(v) {
+    return 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, v))));
+  }
+
   /** Sigmoid of BlazePose's mask logits. */
   function sigmoidMap(logits) {
     const out = new Float32Array(logits.length);
-    for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-Math.min(30, Math.max(-30, logits[i]))));
+    for (let i = 0; i < out.length; i++) out[i] = sigmoid(logits[i]);
     return out;
   }
 
@@ -578,8 +583,7 @@
     if (!(second.Identity_1.data[0] >= OUTLINE.alignMinPresence)) return { mask: aligned, seen: null };
     const back = invertAffine(gridToRoi), lm2 = second.Identity.data, seen = [];
     for (let i = 0; i < OUTLINE.bodyLandmarks; i++) {
-      const v = lm2[i * 5 + 3];
-      if (!(1 / (1 + Math.exp(-Math.min(30, Math.max(-30, v)))) >= OUTLINE.minVisibility)) continue;
+      if (!(sigmoid(lm2[i * 5 + 3]) >= OUTLINE.minVisibility)) continue;
       const lx = lm2[i * 5], ly = lm2[i * 5 + 1];
       seen.push([back[0] * lx + back[1] * ly + back[2], back[3] * lx + back[4] * ly + back[5]]);
     }
