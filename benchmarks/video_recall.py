@@ -135,13 +135,11 @@ def scenery(frames, ref: list[People], step: int = 3) -> np.ndarray:
     """
     import cv2
 
-    def grey(f):
-        return cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
-
-    scene = np.median(np.stack([grey(f) for f in frames[::step]]), axis=0).astype(np.int16)
+    greys = [cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.int16) for f in frames]
+    scene = np.median(np.stack(greys[::step]), axis=0).astype(np.int16)
     out = []
     for i, people in enumerate(ref):
-        changed = np.abs(grey(frames[i]).astype(np.int16) - scene) > SCENERY_DIFF
+        changed = np.abs(greys[i] - scene) > SCENERY_DIFF
         out += [changed[y1:y2, x1:x2].mean() < SCENERY_SHARE
                 for x1, y1, x2, y2 in clip_boxes(people.boxes, changed.shape) if x2 > x1 and y2 > y1]
     return np.asarray(out, bool)
