@@ -118,6 +118,31 @@ def test_the_selfie_mask_counts_only_near_blazepose_or_below_it():
     assert alone.trace(rgb, box)[35:65, 205:235].all()
 
 
+def test_the_gate_opens_sideways_below_for_a_close_ups_shoulders(monkeypatch):
+    """A close-up cut by the picture's bottom edge: BlazePose fades out on the shoulders, the selfie
+    mask has them. They reach out sideways below the head, beyond the gate: the widening cone keeps
+    them (a straight column down left them visible in held-out portraits)."""
+    from fuzzypeople.detect import outline
+
+    body = np.zeros((SIZE, SIZE), np.float32)
+    body[40:230, 100:156] = 0.9  # BlazePose: head, neck and the middle of the chest
+    selfie = body.copy()
+    selfie[150:230, 40:216] = 0.9  # the shoulders and upper arms, out to both sides
+    selfie[30:60, 215:250] = 0.9  # something beside the head, far from it: still dropped
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    box = [25.6, 25.6, 230.4, 230.4]  # its square crop is the picture itself
+    portrait = Outliner.__new__(Outliner)
+    portrait.threshold, portrait.segmenters = 0.3, [Maps(selfie), Maps(body)]
+    shoulders = (slice(160, 225), np.r_[45:75, 181:211])
+    assert 100 - GATE * SIZE / 1.25 > 75 and 156 + GATE * SIZE / 1.25 < 181  # (beyond the gate at their height)
+    mask = portrait.trace(rgb, box)
+    assert mask is not None
+    assert mask[shoulders].all(), "the shoulders below and beside the head must be hidden"
+    assert not mask[32:58, 218:248].any(), "spill beside the head, far from it, must still be dropped"
+    monkeypatch.setattr(outline, "GATE_SLOPE", 0.0)  # a straight column down, as before
+    assert not portrait.trace(rgb, box)[shoulders].any()
+
+
 class PoseMaps(Maps):
     """A stand-in for BlazePose's aligned pass: a fixed map and fixed landmarks seen (SIZE grid)."""
 

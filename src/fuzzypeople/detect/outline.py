@@ -20,13 +20,17 @@ segmenters, both MediaPipe models run by LiteRT (no TensorFlow):
 A pixel belongs to the person when either says so with probability
 ``THRESHOLD`` or more (recall first), except that **the selfie mask only
 counts near BlazePose's**: within ``GATE`` times the box's longer side of a
-pixel BlazePose gives at least ``GATE_THRESHOLD``, or anywhere straight below
-one. The selfie model fills the limbs and held things BlazePose misses next
-to the body, but also spills onto skin- and red-coloured background (flags,
+pixel BlazePose gives at least ``GATE_THRESHOLD``, or anywhere below one
+within a cone that widens by ``GATE_SLOPE`` pixels sideways per pixel down.
+The selfie model fills the limbs and held things BlazePose misses next to
+the body, but also spills onto skin- and red-coloured background (flags,
 barrels, a teddy bear) beside it; the gate keeps the first and drops most of
 the second. "Below" is open because a body goes on downwards, and BlazePose
 fades out on the dark clothes of a portrait cut by the picture's edge (Grace
-Hopper's uniform, a couple's shoulders) where the selfie model does not.
+Hopper's uniform, a couple's shoulders) where the selfie model does not; it
+widens because shoulders and arms reach out sideways below the head (a
+straight-down column left a close-up's shoulders and sleeves visible in
+held-out portraits).
 The mask stays inside the crop.
 
 Fail closed: where the segmenters are unsure, the whole box is kept. That is
@@ -38,7 +42,8 @@ child, a person at the edge), unless the mask reaches every body landmark
 BlazePose's aligned pass sees (at least ``MIN_LANDMARKS`` of them): then the
 limbs are where the mask is, and it is kept if it is smaller than the box
 (:meth:`Outliner.covers`; coco-people background 0.119 -> 0.117 at the
-same people hidden). Boxes shorter than ``MIN_HEIGHT`` also stay boxes
+same people hidden; the widening cone below BlazePose's mask then took it
+to 0.121, and people >= 32 px 0.972 -> 0.979). Boxes shorter than ``MIN_HEIGHT`` also stay boxes
 (segmentation is unreliable there, and a small box costs little scene).
 The values were chosen on coco-people and checked on held-out photos
 (``benchmarks/detection.py``, ``benchmarks/outline_headroom.py``,
@@ -72,6 +77,7 @@ MIN_CONFIDENCE = 0.7  # mean probability over the mask below this: keep the box
 AGREEMENT = 0.5  # the two segmenters' masks overlap less than this (IoU) inside the box: keep the box
 GATE = 0.1  # the selfie mask counts within this share of the box's longer side of BlazePose's mask
 GATE_THRESHOLD = 0.05  # BlazePose probability that opens the gate around it
+GATE_SLOPE = 0.5  # ... and below it, in a cone widening by this many pixels sideways per pixel down
 ALIGN_SCALE = 1.5  # aligned BlazePose square: half-side = this x the body radius (MediaPipe: 1.25)
 ALIGN_MIN_PRESENCE = 0.5  # BlazePose's person presence on the first pass below this: keep its unaligned mask
 HIP_CENTRE, SCALE_POINT = 33, 34  # BlazePose's auxiliary landmarks that define its region of interest
@@ -96,6 +102,34 @@ def disk(radius: float) -> np.ndarray:
     """An elliptic structuring element of the given radius (rounded to whole pixels)."""
     r = max(int(round(radius)), 0)
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+
+
+def spread_down(mask: np.ndarray, slope: float) -> np.ndarray:
+    """``mask`` and every pixel below one of its pixels within a cone opening downwards: row ``y``
+    reaches ``floor(y * slope) - floor(y0 * slope)`` pixels to either side of a pixel on row ``y0``.
+
+    ``slope`` 0 is a straight column down. Row by row (each row needs the one above), each row
+    at once.
+
+    >>> m = np.zeros((5, 7), bool); m[0, 3] = True
+    >>> spread_down(m, 0.5).astype(int)
+    array([[0, 0, 0, 1, 0, 0, 0],
+           [0, 0, 0, 1, 0, 0, 0],
+           [0, 0, 1, 1, 1, 0, 0],
+           [0, 0, 1, 1, 1, 0, 0],
+           [0, 1, 1, 1, 1, 1, 0]])
+    """
+    out = mask.astype(bool, copy=True)
+    width = out.shape[1]
+    for y in range(1, out.shape[0]):
+        k = int(np.floor(y * slope) - np.floor((y - 1) * slope))
+        above = out[y - 1]
+        if k:  # the row above, grown by k pixels to each side (a running window sum)
+            run = np.concatenate([[0], np.cumsum(above)])
+            x = np.arange(width)
+            above = run[np.minimum(x + k + 1, width)] - run[np.maximum(x - k, 0)] > 0
+        out[y] |= above
+    return out
 
 
 def roi_affine(centre: np.ndarray, scale_point: np.ndarray, size: int = SIZE,
@@ -229,10 +263,10 @@ class Outliner:
     def gated(self, selfie: np.ndarray, others: np.ndarray) -> np.ndarray:
         """The selfie probability, capped just under the threshold (so it marks nothing by itself)
         farther than ``GATE`` times the box's longer side from where ``others`` (BlazePose) is at
-        least ``GATE_THRESHOLD``, except straight below such pixels. SIZE x SIZE maps of the square
-        crop, whose side is ``CROP`` box sides."""
+        least ``GATE_THRESHOLD``, except below such pixels (:func:`spread_down` by ``GATE_SLOPE``).
+        SIZE x SIZE maps of the square crop, whose side is ``CROP`` box sides."""
         near = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
-        near = np.logical_or.accumulate(near, axis=0)  # and anywhere below it: the body goes on down
+        near = spread_down(near, GATE_SLOPE)  # and below it: the body goes on down, shoulders and arms outwards
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
 
     def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:

@@ -491,7 +491,7 @@
   // ---------------------------------------------------------------- outlines (detect/outline.py)
   const OUTLINE = {
     minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5,
-    gate: 0.1, gateThreshold: 0.05, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
+    gate: 0.1, gateThreshold: 0.05, gateSlope: 0.5, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
     bodyLandmarks: 33, minVisibility: 0.5, minLandmarks: 6, landmarkSlack: 0.03,
   };
 
@@ -601,14 +601,29 @@
     return inside.every(([x, y]) => near[Math.floor(y) * S + Math.floor(x)]);
   }
 
+  /** outline.spread_down, in place: every pixel below one of the mask's within a cone opening
+   * downwards (row y reaches floor(y * slope) - floor(y0 * slope) pixels to either side of row y0's). */
+  function spreadDown(mask, w, h, slope) {
+    const above = new Uint8Array(w);
+    for (let y = 1; y < h; y++) {
+      const k = Math.floor(y * slope) - Math.floor((y - 1) * slope), row = (y - 1) * w;
+      for (let x = 0; x < w; x++) {
+        let any = 0;
+        for (let d = Math.max(x - k, 0); d <= Math.min(x + k, w - 1) && !any; d++) any = mask[row + d];
+        above[x] = any;
+      }
+      for (let x = 0; x < w; x++) mask[y * w + x] |= above[x];
+    }
+    return mask;
+  }
+
   /** Outliner.gated: the selfie probability, capped just under the threshold farther than the gate
-   * from BlazePose's mask, except straight below it. */
+   * from BlazePose's mask, except below it (spreadDown by gateSlope). */
   function gated(selfie, pose) {
     const S = OUTLINE.size, T = OUTLINE.threshold;
     const seed = new Uint8Array(S * S);
     for (let i = 0; i < seed.length; i++) seed[i] = pose[i] >= OUTLINE.gateThreshold;
-    const near = dilate(seed, S, S, Math.round(OUTLINE.gate * S / OUTLINE.crop));
-    for (let y = 1; y < S; y++) for (let x = 0; x < S; x++) near[y * S + x] |= near[(y - 1) * S + x];
+    const near = spreadDown(dilate(seed, S, S, Math.round(OUTLINE.gate * S / OUTLINE.crop)), S, S, OUTLINE.gateSlope);
     const out = new Float32Array(S * S);
     for (let i = 0; i < out.length; i++) out[i] = near[i] ? selfie[i] : Math.min(selfie[i], Math.fround(T * 0.999));
     return out;
