@@ -43,8 +43,9 @@ BlazePose's aligned pass sees (at least ``MIN_LANDMARKS`` of them): then the
 limbs are where the mask is, and it is kept if it is smaller than the box
 (:meth:`Outliner.covers`; coco-people background 0.119 -> 0.117 at the
 same people hidden; the widening cone below BlazePose's mask then took it
-to 0.121, and people >= 32 px 0.972 -> 0.979). Boxes shorter than ``MIN_HEIGHT`` also stay boxes
-(segmentation is unreliable there, and a small box costs little scene).
+to 0.121, and people >= 32 px 0.972 -> 0.979). Boxes shorter than
+``MIN_HEIGHT`` also stay boxes (segmentation is unreliable there, and a
+small box costs little scene).
 The values were chosen on coco-people and checked on held-out photos
 (``benchmarks/detection.py``, ``benchmarks/outline_headroom.py``,
 ``benchmarks/overlay.py``).
