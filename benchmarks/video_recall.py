@@ -167,8 +167,11 @@ def write_crops(frames, ref: list[People], masks: dict, path: Path, limit: int =
 
 
 def evaluate_sweep(frames, ref: list[People], sweep: int, every: int, hold: int, lookahead: int,
-                   crops: Path | None = None) -> dict:
-    """Recall of the real video detector with tiles gated by motion (full sweep every ``sweep`` analyses)."""
+                   left_out: tuple[np.ndarray, np.ndarray], crops: Path | None = None) -> dict:
+    """Recall of the real video detector with tiles gated by motion (full sweep every ``sweep`` analyses).
+
+    ``left_out``: :func:`still` and :func:`scenery` of the reference boxes (the same for every sweep).
+    """
     from fuzzypeople.pipeline import Settings
     from fuzzypeople.pipeline.video import video_detector
 
@@ -181,7 +184,7 @@ def evaluate_sweep(frames, ref: list[People], sweep: int, every: int, hold: int,
     masks.update(masker.flush())
     seconds = time.perf_counter() - t
     cov = coverage(ref, masks)
-    is_still, is_scenery = still(ref), scenery(frames, ref)
+    is_still, is_scenery = left_out
     moving = ~is_still & ~is_scenery
     if crops is not None:
         write_crops(frames, ref, masks, crops)
@@ -219,8 +222,9 @@ def main():
         print(f"motion-gated tiles at every {every}: {'sweep':>5} {'boxes':>6} {'>=90% hidden':>13} "
               f"{'< 50% hidden':>13} {'mean cover':>11} {'frame hidden':>13} {'tile area':>10} {'seconds':>8} | without still and scenery boxes: "
               f"{'boxes':>6} {'>=90% hidden':>13} {'< 50% hidden':>13}")
+        left_out = still(ref), scenery(frames, ref)
         for n in (int(x) for x in args.sweeps.split(",")):
-            r = evaluate_sweep(frames, ref, n, every, args.hold, args.lookahead, args.crops)
+            r = evaluate_sweep(frames, ref, n, every, args.hold, args.lookahead, left_out, args.crops)
             print(f"{'':>28}{r['sweep']:>5} {r['boxes']:>6} {r['recall90']:>13.3f} {r['under_half']:>13} "
                   f"{r['coverage']:>11.3f} {r['hidden']:>13.3f} {r['tiles']:>10.2f} {r['seconds']:>8.1f} | {'':>21}{r['moving']:>6} "
                   f"{r['moving90']:>13.3f} {r['moving_under_half']:>13}")

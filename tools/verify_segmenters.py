@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     import onnxruntime as ort
 
     from fuzzypeople import Anonymizer, models
-    from fuzzypeople.detect._runtime import TFLiteSegmenter
+    from fuzzypeople.detect._runtime import TFLiteSegmenter, sigmoid
     from fuzzypeople.detect.outline import SIZE, THRESHOLD, AlignedPose
     from fuzzypeople.pipeline import Settings
 
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
             for k, (_, _, logits, _, output) in SEGMENTERS.items():
                 ref = lite[k](x)
                 y = onnx[k].run([output] if output else None, {"input": x[None]})[0][0, :, :, 0]
-                got = 1.0 / (1.0 + np.exp(-np.clip(y, -30, 30))) if logits else y
+                got = sigmoid(y) if logits else y
                 worst[k] = max(worst[k], float(np.abs(ref - got).max()))
                 flips[k] += int(((ref >= THRESHOLD) != (got >= THRESHOLD)).sum())
     bad = 0

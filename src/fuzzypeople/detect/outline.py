@@ -122,12 +122,12 @@ def spread_down(mask: np.ndarray, slope: float) -> np.ndarray:
     """
     out = mask.astype(bool, copy=True)
     width = out.shape[1]
+    x = np.arange(width)
     for y in range(1, out.shape[0]):
         k = int(np.floor(y * slope) - np.floor((y - 1) * slope))
         above = out[y - 1]
         if k:  # the row above, grown by k pixels to each side (a running window sum)
             run = np.concatenate([[0], np.cumsum(above)])
-            x = np.arange(width)
             above = run[np.minimum(x + k + 1, width)] - run[np.maximum(x - k, 0)] > 0
         out[y] |= above
     return out
@@ -279,18 +279,20 @@ class Outliner:
                                   cv2.BORDER_CONSTANT)
         probs, seen = self.analyse(crop)
         bx1, by1, bx2, by2 = clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
+        agree = True
         if len(probs) > 1:  # the segmenters must agree inside the box (SIZE x SIZE coordinates)
             s = SIZE / side
             sx1, sy1 = max(int((bx1 - x0) * s), 0), max(int((by1 - y0) * s), 0)
             sx2, sy2 = int(np.ceil((bx2 - x0) * s)), int(np.ceil((by2 - y0) * s))
             each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
-            both, either = np.logical_and.reduce(each).sum(), np.logical_or.reduce(each).sum()
+            agree = np.logical_and.reduce(each).sum() >= AGREEMENT * max(np.logical_or.reduce(each).sum(), 1)
             probs = [self.gated(probs[0], np.maximum.reduce(probs[1:])), *probs[1:]]
-            if both < AGREEMENT * max(either, 1):  # they disagree: keep the box, unless the trace
-                person = np.maximum.reduce(probs) >= self.threshold  # reaches every landmark seen
-                if not self.covers(person, seen) or person.sum() > (min(sx2, SIZE) - sx1) * (min(sy2, SIZE) - sy1):
-                    return None  # (and paints less than the box would)
-        prob = cv2.resize(np.maximum.reduce(probs), (side, side), interpolation=cv2.INTER_LINEAR)
+        combined = np.maximum.reduce(probs)  # a pixel is the person's where either segmenter says so
+        if not agree:  # they disagree: keep the box, unless the trace reaches every landmark seen
+            person = combined >= self.threshold  # (and paints less than the box would)
+            if not self.covers(person, seen) or person.sum() > (min(sx2, SIZE) - sx1) * (min(sy2, SIZE) - sy1):
+                return None
+        prob = cv2.resize(combined, (side, side), interpolation=cv2.INTER_LINEAR)
         prob = prob[iy1 - y0 : iy2 - y0, ix1 - x0 : ix2 - x0]
         person = prob >= self.threshold
         inside = person[by1 - iy1 : by2 - iy1, bx1 - ix1 : bx2 - ix1]
