@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from . import masks as masks_
 from . import pipeline
+from .detect import check as check_detector
 from .detect.stack import Stack
 from .obfuscate import Params, obfuscate
 from .obfuscate import state as method_state
@@ -71,8 +73,15 @@ class Anonymizer:
             raise TypeError("give Anonymizer either settings=... or keyword options, not both")
         self.settings = settings
         self.grow = dict(GROW)
-        self.detector = Stack(**settings.detector_options())
-        self._references = None  # the --keep-faces reference faces, loaded when first needed
+        bodies = settings.body_detector or ()
+        for name in ((bodies,) if isinstance(bodies, str) else tuple(bodies)) + (settings.face_detector or "",):
+            if name:
+                check_detector(name)  # a wrong name fails here, though the models load when first needed
+        self._detector = None  # the detector property: a Stack built from the settings when first needed
+        self._built = None  # ... that Stack (anything else in _detector was put in by the caller)
+        # Shared with the video twins of this Anonymizer (_video_stages, a shallow copy):
+        # the --keep-faces reference faces and the last video detector stack.
+        self._shared: dict = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Anonymizer:
@@ -92,6 +101,23 @@ class Anonymizer:
 
     def _change(self, **changes) -> None:
         self.settings = replace(self.settings, **changes)
+
+    @property
+    def detector(self):
+        """Finds the people: ``rgb -> People``.
+
+        A :class:`~fuzzypeople.detect.stack.Stack` built from the settings
+        when first needed (the models load then), or any callable assigned
+        to it (a stand-in in tests, another detector), which is then used
+        as it is, for videos too.
+        """
+        if self._detector is None:
+            self._detector = self._built = Stack(**self.settings.detector_options())
+        return self._detector
+
+    @detector.setter
+    def detector(self, value) -> None:
+        self._detector = value
 
     # -- the three stages --------------------------------------------------------
     def detect(self, rgb: np.ndarray) -> People:
@@ -136,10 +162,10 @@ class Anonymizer:
         s = self.settings
         if not s.keeps:
             return None
-        if s.keep_faces is not None and self._references is None:
-            self._references = references(s.keep_faces, self.detect, s.keep_distance)
+        if s.keep_faces is not None and "references" not in self._shared:
+            self._shared["references"] = references(s.keep_faces, self.detect, s.keep_distance)
         person = "body" if "bodies" in s.targets else "face"
-        return Keeper(self._references if s.keep_faces is not None else None, s.keep, person, self.grow)
+        return Keeper(self._shared["references"] if s.keep_faces is not None else None, s.keep, person, self.grow)
 
     def analyse(self, rgb: np.ndarray) -> tuple[People, np.ndarray]:
         """Detect and build the mask (without the people kept); fail closed (raise, or hide all with ``fail_safe``)."""
@@ -196,8 +222,13 @@ class Anonymizer:
         apply to this video only; ``quiet=False`` shows a progress bar;
         ``save_mask="NAME.mkv"`` also writes every frame's mask as a lossless
         greyscale video.
-        Video tiles people at 1.0x by default on the command line: use
-        ``Anonymizer(settings=Settings().for_video())`` for the same.
+
+        Videos are anonymised with the command line's video settings
+        (:meth:`Settings.for_video <fuzzypeople.pipeline.Settings.for_video>`:
+        box masks, the int8 body model, detection windows, faces at half
+        size), whatever the Anonymizer was made with; its own detector
+        stays for photos. A detector assigned to :attr:`detector` is used as
+        it is.
 
         >>> import tempfile, av, numpy as np
         >>> from pathlib import Path
@@ -212,7 +243,29 @@ class Anonymizer:
         >>> res.output.name, res.people
         ('grey_anonymized.mkv', 0)
         """
-        return pipeline.anonymize_video(self, src, dst, quiet=quiet, save_mask=save_mask, **changes)
+        settings = self.settings.replace(**changes)
+        if self._detector is None or self._detector is self._built:
+            settings = settings.for_video()
+        return pipeline.anonymize_video(self._video_stages(settings), src, dst, settings, quiet=quiet,
+                                        save_mask=save_mask)
+
+    def _video_stages(self, settings: Settings) -> Anonymizer:
+        """The stages that run a video with ``settings``: this Anonymizer when its detector
+        fits them (or was assigned, and is used as given), else a shallow copy of it with a
+        detector stack for them, built for the first such video and kept for the next.
+        """
+        if self._detector is not None and self._detector is not self._built:
+            return self
+        options = settings.detector_options()
+        if options == self.settings.detector_options():
+            return self
+        kept = self._shared.get("video")
+        if kept is None or kept[0] != options:
+            kept = self._shared["video"] = (options, Stack(**options))
+        twin = copy.copy(self)  # shares grow, _shared and anything assigned (hide, ...)
+        twin.settings = settings
+        twin._detector = twin._built = kept[1]
+        return twin
 
 
 def grow_boxes(people: People, shape: tuple[int, int], grow: dict[str, float] = GROW) -> People:

@@ -27,10 +27,18 @@ def _discover() -> dict[str, ModuleType]:
 DETECTORS: dict[str, ModuleType] = _discover()
 
 
-def load(name: str, **options):
-    """Load detector ``name`` (see :data:`DETECTORS`) with its options."""
+def check(name: str) -> ModuleType:
+    """The module of detector ``name``; a ValueError naming the choices if there is none.
+
+    >>> check("centerface").NAME
+    'centerface'
+    """
     try:
-        module = DETECTORS[name]
+        return DETECTORS[name]
     except KeyError:
         raise ValueError(f"unknown detector {name!r}; choose from {', '.join(DETECTORS)}") from None
-    return module.load(**options)
+
+
+def load(name: str, **options):
+    """Load detector ``name`` (see :data:`DETECTORS`) with its options."""
+    return check(name).load(**options)
