@@ -36,7 +36,7 @@ from .track import AnalysisError
 
 
 class Anonymizer:
-    """Loads the models once; hides people in any number of images, photos or videos.
+    """Loads the models once, when first needed; hides people in any number of images, photos or videos.
 
     Takes the fields of :class:`fuzzypeople.pipeline.Settings` as keyword
     arguments (``method`` and ``radius`` also by position), or a whole
