@@ -176,6 +176,49 @@ def test_rotation_kept(tmp_path):
     assert out["rotation"] == 90 and out["frames"][0].shape == (H, W, 3)
 
 
+def write_tagged(path, colours, space=1, frames=3):
+    """An H.264 video of colour stripes, converted to YUV with matrix ``space`` and tagged so (primaries, transfer too)."""
+    from av.video.reformatter import Colorspace
+
+    img = np.zeros((48, 32 * len(colours), 3), np.uint8)
+    for k, c in enumerate(colours):
+        img[:, 32 * k : 32 * k + 32] = c
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=10, options={"crf": "0"})
+        vs.width, vs.height, vs.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+        ctx = vs.codec_context
+        ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = space, space, space, 1
+        for i in range(frames):
+            f = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace={1: Colorspace.ITU709, 9: Colorspace.BT2020}[space],
+                dst_color_range="MPEG")
+            f.pts = i
+            out.mux(vs.encode(f))
+        out.mux(vs.encode(None))
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".webm"])
+def test_a_bt709_video_keeps_its_colours_and_its_colour_tags(tmp_path, ext):
+    """Frames are decoded with the video's own matrix (BT.709 here). The writer converted them back
+    with BT.601 and left the output untagged, which players show as BT.709 in HD: every colour of
+    the picture shifted ((32, 192, 64) showed as (19, 167, 61)). Now the source's matrix is used and
+    its colour description tagged."""
+    from fuzzypeople import Anonymizer
+
+    colours = [(32, 192, 64), (200, 40, 120), (250, 250, 20)]
+    src = tmp_path / "hd.mp4"
+    write_tagged(src, colours)
+    anon = Anonymizer("solid", targets="faces")
+    anon.detector = lambda rgb: People.empty()  # nobody: every pixel is the source's
+    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    with av.open(str(out)) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.colorspace, ctx.color_primaries, ctx.color_trc) == (1, 1, 1)  # BT.709, as the source
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")  # read as tagged, as a player does
+    for k, colour in enumerate(colours):
+        assert np.abs(frame[24, 32 * k + 16].astype(int) - colour).max() <= 6, (colour, frame[24, 32 * k + 16])
+
+
 @pytest.mark.parametrize("ext", [".webm", ".avi"])
 def test_other_containers(clip, tmp_path, ext):
     out = tmp_path / f"out{ext}"

@@ -7,7 +7,9 @@ passes the reader's audio through. Together they keep what a viewer needs and
 nothing else:
 
 * kept: frame count, frame rate and each frame's timestamp (variable frame
-  rate stays variable), resolution, rotation (display matrix), the audio
+  rate stays variable), resolution, rotation (display matrix), the colour
+  description (a BT.709 or BT.2020 video is converted back with its own
+  matrix and tagged so, see :class:`Colour`), the audio
   (packets copied as they are when the output container takes the codec,
   else re-encoded to AAC, or Opus for WebM; ``audio=False`` drops it);
 * stripped unless ``keep_metadata``: container and stream tags (title,
@@ -135,6 +137,36 @@ def why(exc: BaseException) -> str:
     if msg.endswith(("'", '"')) and ": '" in msg:  # "...: '/path/to/file'"
         msg = msg.rsplit(": '", 1)[0]
     return " ".join(msg.split()) or type(exc).__name__
+
+
+@dataclasses.dataclass(frozen=True)
+class Colour:
+    """How a video's YUV values turn into colours: ffmpeg's numbers for the matrix
+    (``AVColorSpace``), the primaries and the transfer curve; 2 is "unspecified".
+
+    Decoding converts YUV to RGB with the matrix the video declares. Encoding
+    used to convert back with BT.601 and leave the output untagged, and
+    players take an untagged HD video as BT.709: every colour of a BT.709
+    source shifted (a green of (32, 192, 64) showed as (19, 167, 61)). A
+    writer now converts with the source's own matrix and tags the output with
+    its description. An unspecified (or unknown) matrix is decoded and encoded
+    with BT.601 and stays untagged, which gives back the stored YUV values.
+
+    >>> Colour(1, 1, 1).matrix.name, Colour().matrix
+    ('ITU709', None)
+    """
+
+    space: int = 2
+    primaries: int = 2
+    trc: int = 2
+
+    @property
+    def matrix(self):
+        """swscale's name for the matrix (``av.video.reformatter.Colorspace``), or None when unknown."""
+        from av.video.reformatter import Colorspace
+
+        return {1: Colorspace.ITU709, 4: Colorspace.FCC, 5: Colorspace.ITU601, 6: Colorspace.ITU601,
+                7: Colorspace.SMPTE240M, 9: Colorspace.BT2020, 10: Colorspace.BT2020}.get(self.space)
 
 
 @dataclasses.dataclass
@@ -293,6 +325,7 @@ class VideoReader:
         self.audio = container.streams.audio[0] if audio and container.streams.audio else None
         self.stopped = threading.Event()
         self.frames = 0  # decoded so far
+        self.colour = Colour()  # the first decoded frame's (a writer converts back with it)
 
     def __enter__(self) -> VideoReader:
         return self
@@ -377,7 +410,9 @@ class VideoReader:
                         t_first = t
                     if self.max_seconds is not None and t - t_first >= self.max_seconds:
                         return
-                    rgb = frame.to_ndarray(format="rgb24")
+                    if not self.frames:
+                        self.colour = Colour(int(frame.colorspace), int(frame.color_primaries), int(frame.color_trc))
+                    rgb = frame.to_ndarray(format="rgb24")  # with the frame's own matrix and range
                     yield Frame(rgb, frame.pts, t, frame.rotation)
                     self.frames += 1
                     if self.max_frames is not None and self.frames >= self.max_frames:
@@ -444,6 +479,7 @@ class VideoWriter:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self.vout = self.aout = None
+        self.matrix = None  # begin(): the colour matrix frames are converted back with (None: PyAV's default)
         self.strip_sei = False
         self.bsf: list = []  # [BitStreamFilterContext] once the encoder is open
         self.audio_copy = False
@@ -499,6 +535,15 @@ class VideoWriter:
         vout.codec_context.time_base = vtb
         vout.time_base = vtb
         self.strip_sei = enc.codec == "libx264"
+        colour = getattr(src, "colour", None) or Colour()
+        self.matrix = None if self.mask else colour.matrix
+        if self.matrix is not None:  # converted back with the source's matrix, in limited range, and tagged so
+            ctx = vout.codec_context
+            ctx.colorspace, ctx.color_range = colour.space, 1  # AVCOL_RANGE_MPEG
+            if colour.primaries != 2:
+                ctx.color_primaries = colour.primaries
+            if colour.trc != 2:
+                ctx.color_trc = colour.trc
         self._begin_streams(rotation)
 
     def begin_copy(self, template, rotation: float = 0, offset: float = 0.0) -> None:
@@ -569,6 +614,8 @@ class VideoWriter:
             frame = av.VideoFrame.from_ndarray(np.where(rgb, np.uint8(255), np.uint8(0)), format="gray")
         else:
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            if self.matrix is not None:
+                frame = frame.reformat(format=self.vout.pix_fmt, dst_colorspace=self.matrix, dst_color_range="MPEG")
         if self.cfr:
             p = int(round(t * self.source.rate))
         else:
