@@ -219,6 +219,31 @@ def test_a_bt709_video_keeps_its_colours_and_its_colour_tags(tmp_path, ext):
         assert np.abs(frame[24, 32 * k + 16].astype(int) - colour).max() <= 6, (colour, frame[24, 32 * k + 16])
 
 
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_an_anamorphic_video_keeps_its_shape(tmp_path, ext):
+    """720x576 shown 16:9 (pixels 64:45 wide, as DV and DVD store it): the output was written with
+    square pixels, so it played squeezed to 5:4."""
+    from fuzzypeople import Anonymizer
+
+    src = tmp_path / "dv.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 720, 576, "yuv420p"
+        vs.codec_context.sample_aspect_ratio = Fraction(64, 45)
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(np.full((576, 720, 3), 90, np.uint8), format="rgb24")
+            f.pts = i
+            out.mux(vs.encode(f))
+        out.mux(vs.encode(None))
+    anon = Anonymizer("solid", targets="faces")
+    anon.detector = lambda rgb: People.empty()
+    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    with av.open(str(out)) as c:
+        v = c.streams.video[0]
+        assert (v.width, v.height, v.sample_aspect_ratio, v.display_aspect_ratio) == (720, 576, Fraction(64, 45),
+                                                                                     Fraction(16, 9))
+
+
 @pytest.mark.parametrize("ext", [".webm", ".avi"])
 def test_other_containers(clip, tmp_path, ext):
     out = tmp_path / f"out{ext}"

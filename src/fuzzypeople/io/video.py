@@ -7,9 +7,10 @@ passes the reader's audio through. Together they keep what a viewer needs and
 nothing else:
 
 * kept: frame count, frame rate and each frame's timestamp (variable frame
-  rate stays variable), resolution, rotation (display matrix), the colour
-  description (a BT.709 or BT.2020 video is converted back with its own
-  matrix and tagged so, see :class:`Colour`), the audio
+  rate stays variable), resolution and pixel shape (sample aspect ratio),
+  rotation (display matrix), the colour description (a BT.709 or BT.2020
+  video is converted back with its own matrix and tagged so, see
+  :class:`Colour`), the audio
   (packets copied as they are when the output container takes the codec,
   else re-encoded to AAC, or Opus for WebM; ``audio=False`` drops it);
 * stripped unless ``keep_metadata``: container and stream tags (title,
@@ -535,6 +536,10 @@ class VideoWriter:
         vout.codec_context.time_base = vtb
         vout.time_base = vtb
         self.strip_sei = enc.codec == "libx264"
+        # Anamorphic video (DV, DVD, broadcast: 720x576 shown 16:9) keeps its pixel shape.
+        sar = src.video.codec_context.sample_aspect_ratio or src.video.sample_aspect_ratio
+        if sar and sar != 1:
+            vout.codec_context.sample_aspect_ratio = sar
         colour = getattr(src, "colour", None) or Colour()
         self.matrix = None if self.mask else colour.matrix
         if self.matrix is not None:  # converted back with the source's matrix, in limited range, and tagged so
