@@ -244,18 +244,21 @@ class Anonymizer:
         ('grey_anonymized.mkv', 0)
         """
         settings = self.settings.replace(**changes)
-        if self._detector is None or self._detector is self._built:
+        stages = self
+        if not self._assigned_detector():
             settings = settings.for_video()
-        return pipeline.anonymize_video(self._video_stages(settings), src, dst, settings, quiet=quiet,
-                                        save_mask=save_mask)
+            stages = self._video_stages(settings)
+        return pipeline.anonymize_video(stages, src, dst, settings, quiet=quiet, save_mask=save_mask)
+
+    def _assigned_detector(self) -> bool:
+        """Was :attr:`detector` given by the caller (not built from the settings)?"""
+        return self._detector is not None and self._detector is not self._built
 
     def _video_stages(self, settings: Settings) -> Anonymizer:
         """The stages that run a video with ``settings``: this Anonymizer when its detector
-        fits them (or was assigned, and is used as given), else a shallow copy of it with a
-        detector stack for them, built for the first such video and kept for the next.
+        fits them, else a shallow copy of it with a detector stack for them, built for the
+        first such video and kept for the next.
         """
-        if self._detector is not None and self._detector is not self._built:
-            return self
         options = settings.detector_options()
         if options == self.settings.detector_options():
             return self
