@@ -244,6 +244,53 @@ def test_an_anamorphic_video_keeps_its_shape(tmp_path, ext):
                                                                                      Fraction(16, 9))
 
 
+def dominant_hz(path, k: int) -> int:
+    """The loudest frequency of audio stream ``k`` of ``path``, over half a second from 0.25 s."""
+    with av.open(str(path)) as c:
+        s = c.streams.audio[k]
+        rate = s.codec_context.sample_rate
+        x = np.concatenate([f.to_ndarray()[0] for f in c.decode(s)])[rate // 4 : rate // 4 + rate // 2]
+    return int(round(np.argmax(np.abs(np.fft.rfft(x))) * rate / x.size))
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".webm"])
+def test_every_audio_stream_is_kept(tmp_path, ext):
+    """Two microphones (or two languages): both streams come out, in order, with their language;
+    copied into .mp4, re-encoded (Opus) into .webm. Only the first was kept before."""
+    from fuzzypeople import Anonymizer
+
+    src = tmp_path / "two.mp4"
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        tracks = []
+        for hz, lang in ((440, "eng"), (660, "fra")):
+            a = out.add_stream("aac", rate=44100)
+            a.codec_context.layout = "mono"
+            a.metadata["language"] = lang
+            tracks.append((a, hz))
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(np.full((H, W, 3), 80, np.uint8), format="rgb24")
+            f.pts = i
+            out.mux(vs.encode(f))
+        out.mux(vs.encode(None))
+        for a, hz in tracks:
+            wave = (0.3 * np.sin(2 * np.pi * hz * np.arange(44100) / 44100)).astype(np.float32)
+            for k in range(0, 44100, 1024):
+                af = av.AudioFrame.from_ndarray(wave[None, k : k + 1024], format="fltp", layout="mono")
+                af.sample_rate, af.pts, af.time_base = 44100, k, Fraction(1, 44100)
+                out.mux(a.encode(af))
+            out.mux(a.encode(None))
+    anon = Anonymizer("solid", targets="faces")
+    anon.detector = lambda rgb: People.empty()
+    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    with av.open(str(out)) as c:
+        audio = [(s.codec_context.name, s.language) for s in c.streams.audio]
+    codec = "aac" if ext == ".mp4" else "opus"
+    assert audio == [(codec, "eng"), (codec, "fra")]
+    assert [dominant_hz(out, 0), dominant_hz(out, 1)] == [440, 660]
+
+
 @pytest.mark.parametrize("ext", [".webm", ".avi"])
 def test_other_containers(clip, tmp_path, ext):
     out = tmp_path / f"out{ext}"

@@ -10,9 +10,9 @@ nothing else:
   rate stays variable), resolution and pixel shape (sample aspect ratio),
   rotation (display matrix), the colour description (a BT.709 or BT.2020
   video is converted back with its own matrix and tagged so, see
-  :class:`Colour`), the audio
-  (packets copied as they are when the output container takes the codec,
-  else re-encoded to AAC, or Opus for WebM; ``audio=False`` drops it);
+  :class:`Colour`), every audio stream (packets copied as they are when
+  the output container takes the codec, else re-encoded to AAC, or Opus for
+  WebM; ``audio=False`` drops them);
 * stripped unless ``keep_metadata``: container and stream tags (title,
   location, creation_time, encoder and comments); location tags stay stripped
   without ``keep_gps`` too. The muxer runs bit-exact (no ``Lavf`` tag) and
@@ -284,8 +284,8 @@ def video_index(src: str | Path) -> VideoIndex:
 class VideoReader:
     """The frames and audio packets of an open container, in order, as a plain iterator.
 
-    Iterating yields :class:`Frame` objects and (when ``audio``) the audio
-    stream's packets (``av.Packet``) as they are demuxed. ``start``/``end``
+    Iterating yields :class:`Frame` objects and (when ``audio``) the packets
+    (``av.Packet``) of every audio stream as they are demuxed. ``start``/``end``
     (seconds) cut a time range; ``live`` (a camera or stream: no frame count
     to check, an unreadable packet after the first frame ends the stream),
     ``max_frames`` and ``max_seconds`` stop early, and :meth:`stop` (from any
@@ -323,7 +323,9 @@ class VideoReader:
             raise FuzzyError(label, f"video frames too large ({ctx.width}x{ctx.height}; limit {MAX_FRAME_PIXELS} "
                                     "pixels per frame); nothing written")
         self.video.thread_type = "AUTO"
-        self.audio = container.streams.audio[0] if audio and container.streams.audio else None
+        # Every audio stream (a second microphone, other languages), in the file's order.
+        self.audio_streams = list(container.streams.audio) if audio else []
+        self.audio = self.audio_streams[0] if self.audio_streams else None
         self.stopped = threading.Event()
         self.frames = 0  # decoded so far
         self.colour = Colour()  # the first decoded frame's (a writer converts back with it)
@@ -363,7 +365,7 @@ class VideoReader:
 
     def __iter__(self):
         vin = self.video
-        streams = [vin] + ([self.audio] if self.audio else [])
+        streams = [vin] + self.audio_streams
         if self.start:
             try:
                 self.container.seek(int(self.start / vin.time_base), stream=vin, backward=True)
@@ -427,12 +429,47 @@ class VideoReader:
                                          "nothing written") from None
 
 
+class _AudioTrack:
+    """One audio stream of the output: ``ain``'s packets copied, or decoded, resampled and re-encoded."""
+
+    def __init__(self, ain, out, copy: bool):
+        import av
+
+        self.ain, self.out, self.copy = ain, out, copy
+        self.samples = 0  # written so far (re-encoding): the next frame's pts
+        self.resampler = None
+        if not copy:
+            ac = out.codec_context
+            self.resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
+                                               frame_size=ac.frame_size or None)
+
+    def encode(self, container, packet) -> None:
+        for frame in self.ain.codec_context.decode(packet):
+            self._encode(container, self.resampler.resample(frame))
+
+    def finish(self, container) -> None:
+        """Flush the resampler and the encoder (re-encoding only)."""
+        if self.copy:
+            return
+        self._encode(container, self.resampler.resample(None))
+        for p in self.out.encode(None):
+            container.mux(p)
+
+    def _encode(self, container, frames) -> None:
+        for rs in frames:
+            rs.pts = self.samples
+            rs.time_base = Fraction(1, self.out.codec_context.sample_rate)
+            self.samples += rs.samples
+            for p in self.out.encode(rs):
+                container.mux(p)
+
+
 class VideoWriter:
-    """Write frames, with the audio of ``source`` passed through, to ``dst`` atomically.
+    """Write frames, with every audio stream of ``source`` passed through, to ``dst`` atomically.
 
     Use as a context manager: :meth:`begin` once (frame size, rotation and the
     seconds cut from the start), then :meth:`write` frames and :meth:`audio`
-    packets of ``source.audio`` in any interleaving (audio that arrives before
+    packets of ``source.audio_streams`` in any interleaving (audio that arrives before
     :meth:`begin` waits for it), then :meth:`finish` (or leave the ``with``
     block normally). Leaving it by an exception discards the file.
     Frame rate, time base, tags and language come from ``source`` (a
@@ -479,18 +516,16 @@ class VideoWriter:
         except BaseException as exc:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self.vout = self.aout = None
+        self.vout = None
+        self.tracks: dict = {}  # input audio stream index -> _AudioTrack
         self.matrix = None  # begin(): the colour matrix frames are converted back with (None: PyAV's default)
         self.strip_sei = False
         self.bsf: list = []  # [BitStreamFilterContext] once the encoder is open
-        self.audio_copy = False
-        self.resampler = None
         self.offset = 0.0  # seconds cut from the start (--start, live)
         self.early_audio: list = []
         self.last_pts = None
         self.vtb = None
         self.cfr = self.ext == ".avi"
-        self.audio_samples = 0
         self.copying = False  # begin_copy: packets come encoded
         self.tmp = tmp  # the file being written, renamed to dst when the with block ends
         return self
@@ -570,9 +605,7 @@ class VideoWriter:
         self._begin_streams(rotation)
 
     def _begin_streams(self, rotation: float) -> None:
-        """Rotation, tags and the audio stream, once the video stream exists; then the audio that waited."""
-        import av
-
+        """Rotation, tags and the audio streams, once the video stream exists; then the audio that waited."""
         src, out, vout = self.source, self.out, self.vout
         if rotation:
             vout.set_display_rotation(int(round(rotation)))
@@ -581,12 +614,9 @@ class VideoWriter:
             vout.metadata.update(self._tags(src.video.metadata))
         if src.video.language:
             vout.metadata["language"] = src.video.language
-        if src.audio is not None and not self.mask:
-            self.aout, self.audio_copy = self._add_audio(out)
-            if not self.audio_copy:
-                ac = self.aout.codec_context
-                self.resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
-                                                   frame_size=ac.frame_size or None)
+        if not self.mask:
+            for ain in src.audio_streams:
+                self.tracks[ain.index] = self._add_audio(out, ain)
         early, self.early_audio = self.early_audio, []
         for packet in early:
             self._mux_audio(packet)
@@ -603,8 +633,8 @@ class VideoWriter:
         self.written += 1
 
     def audio(self, packet) -> None:
-        """Pass one audio packet of ``source.audio`` through (copied or re-encoded)."""
-        if self.source.audio is None or self.mask:
+        """Pass one packet of one of ``source.audio_streams`` through (copied or re-encoded)."""
+        if not self.source.audio_streams or self.mask:
             return
         if self.vout is None:
             self.early_audio.append(packet)
@@ -637,7 +667,7 @@ class VideoWriter:
 
     def finish(self) -> None:
         """Flush the encoders and close the file (renamed into place when the ``with`` block ends)."""
-        out, vout, aout, bsf = self.out, self.vout, self.aout, self.bsf
+        out, vout, bsf = self.out, self.vout, self.bsf
         if vout is not None and not self.copying:
             for packet in vout.encode(None):
                 if self.strip_sei and not bsf:
@@ -647,14 +677,8 @@ class VideoWriter:
                 for packet in bsf[0].filter(None):
                     packet.stream = vout
                     out.mux(packet)
-        if aout is not None and not self.audio_copy:
-            for frame in self.resampler.resample(None):
-                frame.pts = self.audio_samples
-                self.audio_samples += frame.samples
-                for p in aout.encode(frame):
-                    out.mux(p)
-            for p in aout.encode(None):
-                out.mux(p)
+        for track in self.tracks.values():
+            track.finish(out)
         self._finished = True
         self._close()
 
@@ -664,26 +688,20 @@ class VideoWriter:
             return
         tb = packet.time_base
         t = float(packet.pts * tb)
-        if t < self.offset - 1e-6:
+        track = self.tracks.get(packet.stream.index)
+        if track is None or t < self.offset - 1e-6:
             return
-        out, aout = self.out, self.aout
-        if self.audio_copy:
+        if track.copy:
             shift = int(round(self.offset / tb))
             packet.pts -= shift
             if packet.dts is not None:
                 packet.dts -= shift
             else:
                 packet.dts = packet.pts
-            packet.stream = aout
-            out.mux(packet)
+            packet.stream = track.out
+            self.out.mux(packet)
             return
-        for frame in self.source.audio.codec_context.decode(packet):
-            for rs in self.resampler.resample(frame):
-                rs.pts = self.audio_samples
-                rs.time_base = Fraction(1, aout.codec_context.sample_rate)
-                self.audio_samples += rs.samples
-                for p in aout.encode(rs):
-                    out.mux(p)
+        track.encode(self.out, packet)
 
     @staticmethod
     def _sei_filter(vout):
@@ -705,16 +723,15 @@ class VideoWriter:
             p.stream = stream
             self.out.mux(p)
 
-    def _add_audio(self, out):
-        """The output audio stream: a copy of the input's, else an encoder."""
-        ain = self.source.audio
+    def _add_audio(self, out, ain) -> _AudioTrack:
+        """The output stream for audio stream ``ain``: a copy of it, else an encoder."""
         name = ain.codec_context.name
         if name in AUDIO_COPY.get(self.ext, set()):
             aout = out.add_stream_from_template(ain)
             aout.metadata.clear()
             if ain.language:
                 aout.metadata["language"] = ain.language
-            return aout, True
+            return _AudioTrack(ain, aout, copy=True)
         codec, rate = AUDIO_ENCODE.get(self.ext, ("aac", None))
         rate = rate or ain.codec_context.sample_rate or 48000
         aout = out.add_stream(codec, rate=rate)
@@ -725,7 +742,7 @@ class VideoWriter:
             aout.codec_context.layout = "stereo"
         if ain.language:
             aout.metadata["language"] = ain.language
-        return aout, False
+        return _AudioTrack(ain, aout, copy=False)
 
     def _tags(self, tags: dict) -> dict:
         if self.keep_gps:

@@ -326,10 +326,10 @@ def _packets(parts: list[str]):
 
 def _audio(reader: VideoReader):
     """The source's audio packets in the reader's range, demuxed alone (no video decoded)."""
-    if reader.audio is None:
+    if not reader.audio_streams:
         return
     try:
-        for packet in reader.container.demux(reader.audio):
+        for packet in reader.container.demux(*reader.audio_streams):
             if packet.size and packet.pts is not None:
                 if reader.end is None or float(packet.pts * packet.time_base) < reader.end:
                     yield packet
