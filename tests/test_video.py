@@ -291,6 +291,33 @@ def test_every_audio_stream_is_kept(tmp_path, ext):
     assert [dominant_hz(out, 0), dominant_hz(out, 1)] == [440, 660]
 
 
+def test_the_video_is_found_behind_a_cover_picture(tmp_path):
+    """A one-frame picture stored as the first video stream (cover art in .mkv/.avi) was taken for
+    the video: the output was that one picture. The stream ffmpeg would pick is used now."""
+    from fuzzypeople import Anonymizer
+
+    src = tmp_path / "cover.mkv"
+    with av.open(str(src), "w") as out:
+        cover = out.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 64, 64, "yuvj420p"
+        video = out.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = W, H, "yuv420p"
+        f = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 200, np.uint8), format="rgb24")
+        f.pts = 0
+        out.mux(cover.encode(f))
+        out.mux(cover.encode(None))
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(np.full((H, W, 3), 80, np.uint8), format="rgb24")
+            f.pts = i
+            out.mux(video.encode(f))
+        out.mux(video.encode(None))
+    anon = Anonymizer("solid", targets="faces")
+    anon.detector = lambda rgb: People.empty()
+    res = anon.anonymize_video(src, tmp_path / "out.mp4")
+    after = probe(res.output)
+    assert len(after["frames"]) == 10 and after["frames"][0].shape == (H, W, 3)
+
+
 @pytest.mark.parametrize("ext", [".webm", ".avi"])
 def test_other_containers(clip, tmp_path, ext):
     out = tmp_path / f"out{ext}"

@@ -17,6 +17,7 @@ from ..errors import FuzzyError
 from ..io.image import EXTENSIONS as IMAGE_EXTENSIONS
 from ..io.image import read_image
 from ..io.paths import SUFFIX
+from ..io.video import main_video
 from .core import LOSSLESS_TOLERANCE, LOSSY_TOLERANCE, VIDEO_TOLERANCE
 
 _VIDEO_FALLBACK = {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts"}
@@ -119,7 +120,7 @@ def _count(path: Path) -> int:
     import av
 
     with av.open(str(path)) as c:
-        stream = c.streams.video[0]
+        stream = main_video(c)
         if stream.frames:
             return int(stream.frames)
         return sum(1 for _ in c.decode(stream))
@@ -137,7 +138,7 @@ def read_video_frames(path: Path, indices: list[int]) -> dict[int, tuple[np.ndar
     found = {}
     try:
         with av.open(str(path)) as c:
-            stream = c.streams.video[0]
+            stream = main_video(c)
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 25)
             for i, frame in enumerate(c.decode(stream)):

@@ -180,6 +180,13 @@ class Frame:
     rotation: float  # display rotation in degrees (0, 90, 180, 270)
 
 
+def main_video(container):
+    """The container's video: the stream ffmpeg itself would pick (``av_find_best_stream``:
+    more frames win), so a cover picture or a one-frame still stored before it is passed
+    over; None if there is none."""
+    return container.streams.best("video") if container.streams.video else None
+
+
 def check_input(src: Path) -> None:
     """Refuse what cannot be a video file before opening it."""
     if not src.exists():
@@ -265,7 +272,7 @@ def video_index(src: str | Path) -> VideoIndex:
     with open_file(src) as container:
         if not container.streams.video:
             raise FuzzyError(src, "no video stream in this file")
-        vin = container.streams.video[0]
+        vin = main_video(container)
         declared = int(vin.frames or 0)
         try:
             for packet in container.demux(vin):
@@ -316,7 +323,7 @@ class VideoReader:
             raise FuzzyError(label, no_video)
         self.start, self.end = start, end
         self.live, self.max_frames, self.max_seconds = live, max_frames, max_seconds
-        self.video = container.streams.video[0]
+        self.video = main_video(container)
         ctx = self.video.codec_context
         if (ctx.width or 0) * (ctx.height or 0) > MAX_FRAME_PIXELS:
             container.close()

@@ -28,7 +28,8 @@ import numpy as np
 from .. import alloc
 from ..errors import FuzzyError
 from ..io.paths import check_distinct, default_output
-from ..io.video import Frame, VideoReader, VideoWriter, check_input, check_output, open_file, parse_time
+from ..io.video import (Frame, VideoReader, VideoWriter, check_input, check_output, main_video, open_file,
+                        parse_time)
 from ..track import AnalysisError, MotionTiles, TemporalMasker, scaled
 from .frames import analyse, anonymize_frames
 from .result import Result
@@ -131,7 +132,7 @@ def prime(stages, src: Path, state, start: float | None = None, end: float | Non
     used = 0
     try:
         with av.open(str(src)) as container:
-            video = container.streams.video[0]
+            video = main_video(container)
             tb = video.time_base
             if video.duration is not None and tb:
                 duration = float(video.duration * tb)
