@@ -117,7 +117,11 @@ def per_region(image: np.ndarray, mask: np.ndarray, strength_for_side, apply_fix
     distinct value (a few), not once per pixel or per person. Only the
     regions' pixels take the hidden values; the rest of ``image`` is copied.
     """
-    labels, values = auto_strengths(mask, strength_for_side)
+    ys, xs = mask_bbox(mask)  # regions are labelled in the window holding them (same labels, less work)
+    window = mask[ys, xs]
+    if window.size == 0:
+        return image
+    labels, values = auto_strengths(window, strength_for_side)
     distinct = sorted(set(values[1:].tolist()))
     if len(distinct) <= 1:
         return apply_fixed(image, mask, distinct[0]) if distinct else image
@@ -126,8 +130,9 @@ def per_region(image: np.ndarray, mask: np.ndarray, strength_for_side, apply_fix
     group_of_label = np.searchsorted(distinct, values).astype(np.uint8) + 1
     group_of_label[0] = 0
     groups = group_of_label[labels]
+    sub = np.zeros(mask.shape, bool)
     for g, v in enumerate(distinct, start=1):
-        sub = groups == g
+        sub[ys, xs] = groups == g
         hidden = np.ascontiguousarray(apply_fixed(image, sub, v))
         cv2.copyTo(hidden, sub.view(np.uint8), out)
     return out
