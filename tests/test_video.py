@@ -176,6 +176,16 @@ def test_rotation_kept(tmp_path):
     assert out["rotation"] == 90 and out["frames"][0].shape == (H, W, 3)
 
 
+def nobody_found(src, dst):
+    """Anonymise ``src`` into ``dst`` through the API with a detector that finds nobody: every
+    pixel is the source's, so what comes out is what the reader and writer keep. Returns ``dst``."""
+    from fuzzypeople import Anonymizer
+
+    anon = Anonymizer("solid", targets="faces")
+    anon.detector = lambda rgb: People.empty()
+    return anon.anonymize_video(src, dst).output
+
+
 def write_tagged(path, colours, space=1, frames=3):
     """An H.264 video of colour stripes, converted to YUV with matrix ``space`` and tagged so (primaries, transfer too)."""
     from av.video.reformatter import Colorspace
@@ -203,14 +213,10 @@ def test_a_bt709_video_keeps_its_colours_and_its_colour_tags(tmp_path, ext):
     with BT.601 and left the output untagged, which players show as BT.709 in HD: every colour of
     the picture shifted ((32, 192, 64) showed as (19, 167, 61)). Now the source's matrix is used and
     its colour description tagged."""
-    from fuzzypeople import Anonymizer
-
     colours = [(32, 192, 64), (200, 40, 120), (250, 250, 20)]
     src = tmp_path / "hd.mp4"
     write_tagged(src, colours)
-    anon = Anonymizer("solid", targets="faces")
-    anon.detector = lambda rgb: People.empty()  # nobody: every pixel is the source's
-    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    out = nobody_found(src, tmp_path / f"out{ext}")
     with av.open(str(out)) as c:
         ctx = c.streams.video[0].codec_context
         assert (ctx.colorspace, ctx.color_primaries, ctx.color_trc) == (1, 1, 1)  # BT.709, as the source
@@ -223,8 +229,6 @@ def test_a_bt709_video_keeps_its_colours_and_its_colour_tags(tmp_path, ext):
 def test_an_anamorphic_video_keeps_its_shape(tmp_path, ext):
     """720x576 shown 16:9 (pixels 64:45 wide, as DV and DVD store it): the output was written with
     square pixels, so it played squeezed to 5:4."""
-    from fuzzypeople import Anonymizer
-
     src = tmp_path / "dv.mp4"
     with av.open(str(src), "w") as out:
         vs = out.add_stream("libx264", rate=25)
@@ -235,9 +239,7 @@ def test_an_anamorphic_video_keeps_its_shape(tmp_path, ext):
             f.pts = i
             out.mux(vs.encode(f))
         out.mux(vs.encode(None))
-    anon = Anonymizer("solid", targets="faces")
-    anon.detector = lambda rgb: People.empty()
-    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    out = nobody_found(src, tmp_path / f"out{ext}")
     with av.open(str(out)) as c:
         v = c.streams.video[0]
         assert (v.width, v.height, v.sample_aspect_ratio, v.display_aspect_ratio) == (720, 576, Fraction(64, 45),
@@ -257,8 +259,6 @@ def dominant_hz(path, k: int) -> int:
 def test_every_audio_stream_is_kept(tmp_path, ext):
     """Two microphones (or two languages): both streams come out, in order, with their language;
     copied into .mp4, re-encoded (Opus) into .webm. Only the first was kept before."""
-    from fuzzypeople import Anonymizer
-
     src = tmp_path / "two.mp4"
     with av.open(str(src), "w") as out:
         vs = out.add_stream("libx264", rate=10)
@@ -281,9 +281,7 @@ def test_every_audio_stream_is_kept(tmp_path, ext):
                 af.sample_rate, af.pts, af.time_base = 44100, k, Fraction(1, 44100)
                 out.mux(a.encode(af))
             out.mux(a.encode(None))
-    anon = Anonymizer("solid", targets="faces")
-    anon.detector = lambda rgb: People.empty()
-    out = anon.anonymize_video(src, tmp_path / f"out{ext}").output
+    out = nobody_found(src, tmp_path / f"out{ext}")
     with av.open(str(out)) as c:
         audio = [(s.codec_context.name, s.language) for s in c.streams.audio]
     codec = "aac" if ext == ".mp4" else "opus"
@@ -294,8 +292,6 @@ def test_every_audio_stream_is_kept(tmp_path, ext):
 def test_the_video_is_found_behind_a_cover_picture(tmp_path):
     """A one-frame picture stored as the first video stream (cover art in .mkv/.avi) was taken for
     the video: the output was that one picture. The stream ffmpeg would pick is used now."""
-    from fuzzypeople import Anonymizer
-
     src = tmp_path / "cover.mkv"
     with av.open(str(src), "w") as out:
         cover = out.add_stream("mjpeg", rate=1)
@@ -311,10 +307,7 @@ def test_the_video_is_found_behind_a_cover_picture(tmp_path):
             f.pts = i
             out.mux(video.encode(f))
         out.mux(video.encode(None))
-    anon = Anonymizer("solid", targets="faces")
-    anon.detector = lambda rgb: People.empty()
-    res = anon.anonymize_video(src, tmp_path / "out.mp4")
-    after = probe(res.output)
+    after = probe(nobody_found(src, tmp_path / "out.mp4"))
     assert len(after["frames"]) == 10 and after["frames"][0].shape == (H, W, 3)
 
 
