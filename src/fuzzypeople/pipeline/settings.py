@@ -144,7 +144,7 @@ class Settings:
             only with both).
 
     Videos:
-        audio: keep the audio stream (copied if the container allows, else AAC/Opus).
+        audio: keep the audio streams (each copied if the container allows, else AAC/Opus).
         crf / codec: video quality and encoder (see :func:`fuzzypeople.io.video.choose_encoding`).
         start / end: process only this time range (seconds or ``[HH:]MM:SS``).
         every / hold / lookahead: see :class:`fuzzypeople.track.TemporalMasker`.
