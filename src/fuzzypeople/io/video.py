@@ -145,13 +145,13 @@ class Colour:
     """How a video's YUV values turn into colours: ffmpeg's numbers for the matrix
     (``AVColorSpace``), the primaries and the transfer curve; 2 is "unspecified".
 
-    Decoding converts YUV to RGB with the matrix the video declares. Encoding
-    used to convert back with BT.601 and leave the output untagged, and
-    players take an untagged HD video as BT.709: every colour of a BT.709
-    source shifted (a green of (32, 192, 64) showed as (19, 167, 61)). A
-    writer now converts with the source's own matrix and tags the output with
-    its description. An unspecified (or unknown) matrix is decoded and encoded
-    with BT.601 and stays untagged, which gives back the stored YUV values.
+    Decoding converts YUV to RGB with the matrix the video declares, and a
+    writer converts back with the same matrix and tags the output with the
+    source's description. (Players take an untagged HD video as BT.709:
+    converted back with BT.601 and left untagged, a BT.709 green of
+    (32, 192, 64) would show as (19, 167, 61).) An unspecified or unknown
+    matrix is decoded and encoded with BT.601 and stays untagged, which gives
+    back the stored YUV values.
 
     >>> Colour(1, 1, 1).matrix.name, Colour().matrix
     ('ITU709', None)
