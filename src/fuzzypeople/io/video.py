@@ -437,7 +437,8 @@ class VideoReader:
 
 
 class _AudioTrack:
-    """One audio stream of the output: ``ain``'s packets copied, or decoded, resampled and re-encoded."""
+    """One audio stream of the output: ``ain``'s packets copied (timestamps moved back by the seconds
+    cut from the start), or decoded, resampled and re-encoded."""
 
     def __init__(self, ain, out, copy: bool):
         import av
@@ -450,9 +451,20 @@ class _AudioTrack:
             self.resampler = av.AudioResampler(format=ac.format, layout=ac.layout, rate=ac.sample_rate,
                                                frame_size=ac.frame_size or None)
 
-    def encode(self, container, packet) -> None:
-        for frame in self.ain.codec_context.decode(packet):
-            self._encode(container, self.resampler.resample(frame))
+    def write(self, container, packet, offset: float) -> None:
+        """Mux one packet of ``ain`` into ``container``; ``offset``: seconds cut from the start."""
+        if not self.copy:
+            for frame in self.ain.codec_context.decode(packet):
+                self._encode(container, self.resampler.resample(frame))
+            return
+        shift = int(round(offset / packet.time_base))
+        packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        else:
+            packet.dts = packet.pts
+        packet.stream = self.out
+        container.mux(packet)
 
     def finish(self, container) -> None:
         """Flush the resampler and the encoder (re-encoding only)."""
@@ -582,7 +594,7 @@ class VideoWriter:
         sar = src.video.codec_context.sample_aspect_ratio or src.video.sample_aspect_ratio
         if sar and sar != 1:
             vout.codec_context.sample_aspect_ratio = sar
-        colour = getattr(src, "colour", None) or Colour()
+        colour = src.colour
         self.matrix = None if self.mask else colour.matrix
         if self.matrix is not None:  # converted back with the source's matrix, in limited range, and tagged so
             ctx = vout.codec_context
@@ -693,22 +705,9 @@ class VideoWriter:
     def _mux_audio(self, packet) -> None:
         if packet.pts is None:
             return
-        tb = packet.time_base
-        t = float(packet.pts * tb)
         track = self.tracks.get(packet.stream.index)
-        if track is None or t < self.offset - 1e-6:
-            return
-        if track.copy:
-            shift = int(round(self.offset / tb))
-            packet.pts -= shift
-            if packet.dts is not None:
-                packet.dts -= shift
-            else:
-                packet.dts = packet.pts
-            packet.stream = track.out
-            self.out.mux(packet)
-            return
-        track.encode(self.out, packet)
+        if track is not None and float(packet.pts * packet.time_base) >= self.offset - 1e-6:
+            track.write(self.out, packet, self.offset)
 
     @staticmethod
     def _sei_filter(vout):
