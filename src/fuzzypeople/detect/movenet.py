@@ -39,6 +39,7 @@ from ._runtime import nms, onnx_session
 NAME = "movenet"
 KIND = BODY
 HELP = "MoveNet MultiPose Lightning (Apache-2.0): up to 6 people per pass, boxes and 17 keypoints"
+QUANTIZED = True  # ``int8=True`` loads movenet_int8.onnx (video): tools/quantize_movenet.py
 THRESHOLD = 0.2
 SIZE = 256
 MAX_PEOPLE = 6
@@ -68,14 +69,15 @@ def preprocess(rgb: np.ndarray, size: int = SIZE) -> tuple[np.ndarray, float, tu
 
 
 class MoveNet:
-    def __init__(self, threshold: float | None = None, size: int = SIZE, sizes=None, iou: float = 0.5):
+    def __init__(self, threshold: float | None = None, size: int = SIZE, sizes=None, iou: float = 0.5,
+                 int8: bool = False):
         self.threshold = THRESHOLD if threshold is None else threshold
         self.sizes = tuple(int(s) for s in (sizes or (size,)))
         for s in self.sizes:
             if s % 32 or s <= 0:
                 raise ValueError(f"MoveNet input sizes must be positive multiples of 32, not {s}")
         self.iou = iou
-        self.session = onnx_session("movenet.onnx")
+        self.session = onnx_session("movenet_int8.onnx" if int8 else "movenet.onnx")
         self.input = self.session.get_inputs()[0].name
         self.output = self.session.get_outputs()[0].name
         self.last_keypoints = np.zeros((0, 17, 3), np.float32)

@@ -123,7 +123,7 @@ class Stack:
         shared_arena: the model sessions draw their memory from one arena kept
             between runs (video; see :func:`fuzzypeople.detect._runtime.session_arena`).
         int8: body detectors that have one (``QUANTIZED = True``) load their
-            int8 model (video; see ``tools/quantize_nanodet.py``).
+            int8 model (video; see ``tools/quantize_nanodet.py`` and ``tools/quantize_movenet.py``).
         extra_every: the body detectors after the first run on every
             ``extra_every``-th call only (video, where tracks cover the
             analyses in between); the first, the face detector and the face

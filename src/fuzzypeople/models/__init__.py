@@ -17,6 +17,8 @@ FILES: dict[str, str] = {
     "centerface.onnx": "5aaf17b351911ad4a27f126d2de45809710c458b95cba4a6478c4fd4e2e9d978",
     "mobilefacenet.onnx": "9fff317e34b8a8623c258afba8f03c0fe4e10a1bc8de9269d5c34525ca4ce2cf",
     "movenet.onnx": "336f793ab38671c9728a8736b1399bf29b2b90827cfc3d7aa271a112d008cb98",
+    # MoveNet with its largest convolutions in int8, for video (tools/quantize_movenet.py).
+    "movenet_int8.onnx": "13e7e5ddf0dd86e58c0793d2eaf88b404b74b9d8c31ff2f35a4852914c975e97",
     "mtcnn_onet.onnx": "d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52",
     "mtcnn_pnet.onnx": "07a69013008e612c4d2ad31b09645038911dfec67411cd68ccd0da55ca291a35",
     "mtcnn_rnet.onnx": "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004",

@@ -119,9 +119,10 @@ class Settings:
             for the process (less CPU per frame, more memory held; see
             :func:`fuzzypeople.detect._runtime.session_arena`); :meth:`for_video`
             makes it True.
-        int8: the body detector's int8 model (NanoDet, ``tools/quantize_nanodet.py``):
-            about twice as fast, and on video it never saw it hid as many of
-            the people as the float model (benchmarks/video_recall.py);
+        int8: the body detectors' int8 models: NanoDet's (``tools/quantize_nanodet.py``)
+            is about twice as fast, MoveNet's (``tools/quantize_movenet.py``)
+            holds half the memory; on video they never saw they hid as many of
+            the people as the float models (benchmarks/video_recall.py);
             :meth:`for_video` makes it True unless set. Photos keep the float
             model the detection benchmark measured.
         threads: inference threads per model session (None = all cores, or
