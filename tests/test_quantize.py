@@ -47,6 +47,7 @@ def test_quantised_model_has_int8_convolutions_and_finds_the_person(photos, astr
     data = quantize_nanodet.quantize(models.path("nanodet.onnx"), photos)
     graph = onnx.load_from_string(data).graph
     assert sum(n.op_type == "QuantizeLinear" for n in graph.node) > 10  # not the float graph
+    assert not any(n.op_type == "Pad" for n in graph.node)  # folded into the max-pool: the stem stays uint8
     int8 = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     exact = ort.InferenceSession(str(models.path("nanodet.onnx")), providers=["CPUExecutionProvider"])
     assert best_person_score(exact, astronaut) > 0.5
@@ -66,3 +67,20 @@ def test_movenet_int8_is_rebuilt_byte_for_byte_from_the_float_model():
     graph = onnx.load_from_string(data).graph
     assert sum(n.op_type == "ConvInteger" for n in graph.node) == 13
     assert sum(n.op_type == "Conv" for n in graph.node) == 80 - 13  # the rest stay float
+
+
+def test_folding_the_pools_padding_changes_no_output(astronaut):
+    """The converted NanoDet pads with -inf before its first max-pool; folded into the pool's
+    own padding (which is -inf), every output stays bit for bit the same."""
+    import onnx
+
+    from fuzzypeople.detect.nanodet import preprocess
+
+    model = quantize_nanodet.basic_graph(models.path("nanodet.onnx"))
+    exact = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert quantize_nanodet.fold_pool_padding(model) == 1
+    assert not any(n.op_type == "Pad" for n in model.graph.node)
+    folded = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = preprocess(astronaut, None)[0]
+    for a, b in zip(exact.run(None, {"input_1": x}), folded.run(None, {"input_1": x})):
+        assert np.array_equal(a, b)

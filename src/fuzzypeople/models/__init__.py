@@ -24,7 +24,7 @@ FILES: dict[str, str] = {
     "mtcnn_rnet.onnx": "de0f837f02b57e1e85959c3ae5c46bcd16162e6e95be5db8794e3c7c85a89004",
     "nanodet.onnx": "1b34088d1f0a0390809347ab3fc79f24dc48d507f4a4eef7a2beb8703afd8380",
     # NanoDet with int8 convolutions, for video (tools/quantize_nanodet.py).
-    "nanodet_int8.onnx": "1d134224a15999f0c61b048dccc7e04d5df2bdc1c6067bb168ca4441841efb8a",
+    "nanodet_int8.onnx": "dffa7bc3e0434eb9636c5d554cd24184cfd120c7cb74a988f81a72ca2580b1ac",
     # The two segmenters as ONNX for the in-browser page (tools/tflite_to_onnx.py; BlazePose: its mask,
     # landmarks and presence outputs, as the outliner's aligned second pass needs them).
     "pose_landmark_full.onnx": "e48640fad22a4817b1042a7765946ad998f16be8e16cf7d8ea7a13cf470fb7e5",
