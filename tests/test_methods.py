@@ -83,6 +83,26 @@ def test_scramble_more_radius_more_static(astronaut):
     assert diffs == sorted(diffs) and diffs[-1] > 3 * diffs[0]
 
 
+def test_square_scramble_offsets_are_uniform_and_every_radius_shares_one_cached_field():
+    """Square fields scale one cached field of random numbers (obfuscate.scramble.units): a frame
+    whose people get several radii holds one field, and each radius's offsets still cover its
+    whole square evenly."""
+    from fuzzypeople.obfuscate import scramble
+
+    scramble.units.cache_clear()
+    scramble._cached_field.cache_clear()
+    img = coordinate_image(200, 240)
+    mask = np.ones(img.shape[:2], bool)
+    for radius in (2, 8, 16, 64):
+        out = obfuscate(img, mask, "scramble", Params(radius=radius, seed=11))
+        dx = (out[..., 0].astype(int) - img[..., 0])[20:-20, 70:-70]  # away from the clipped borders
+        if radius == 8:
+            counts = np.bincount((dx + radius).ravel(), minlength=2 * radius + 1)
+            assert len(counts) == 17 and counts.min() > 0.9 * counts.mean() and counts.max() < 1.1 * counts.mean()
+        assert np.abs(dx).max() <= radius
+    assert scramble.units.cache_info().currsize == 1 and scramble._cached_field.cache_info().currsize == 0
+
+
 def test_offset_field_is_clipped_to_the_image():
     f = offset_field(10, 20, 50, "square", 0)
     assert f[..., 0].min() >= 0 and f[..., 0].max() <= 19

@@ -5,9 +5,14 @@ of it (a square or disc neighbourhood, clipped to the image). Radius 0 leaves
 the image unchanged; as the radius grows people turn into static.
 
 How it is fast: the random offsets form a *field* (one source coordinate per
-pixel) that is drawn once per frame size and seed, cached, and applied with
-``cv2.remap`` (nearest neighbour). Applying a cached field to a full-HD frame
-costs a few copies of the frame (see ``benchmarks/scramble_speed.py``).
+pixel), applied with ``cv2.remap`` (nearest neighbour) to the mask's
+bounding window only. For frames (up to :data:`CACHE_PIXELS`) one field of
+random numbers per frame size and seed is drawn and cached (:func:`units`),
+and every radius scales it: the square offset of a pixel at radius ``r`` is
+``u * (2r + 1) >> 16`` minus ``r``, for its uint16 ``u``. So a video whose
+people get six radii holds one field, not six (10 MiB less for 768x576,
+60 MiB less at 1920x1440), and the same pixel gets the same offset on every
+frame. See ``benchmarks/scramble_speed.py``.
 
 Radius: a fixed radius hides a distant pedestrian well but leaves a
 close-up face readable (``--radius 8`` let 12 of 12 held-out portraits be
@@ -53,22 +58,50 @@ __all__ = ["apply", "offset_field", "scramble_in_place", "seed_of", "Params"]
 
 
 CACHE_PIXELS = 9_000_000  # fields up to a 4K frame are cached (video); bigger ones (bands of huge photos) are not
+UNIT_RADIUS = 2047  # radii up to this scale the shared uint16 field (each offset within 6% of uniform)
 
 
-def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int = 0) -> np.ndarray:
-    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble, read-only.
+def offset_field(h: int, w: int, radius: int, shape: str = "square", seed: int = 0,
+                 window: tuple[slice, slice] | None = None, clip: bool = True) -> np.ndarray:
+    """Source coordinates ``(H, W, 2)`` (x, y) for a scramble (of ``window``'s rows and columns only, if given).
 
-    Cached up to :data:`CACHE_PIXELS` (a video's frames share one field: the
-    same seed, the same field); larger fields are made afresh, since a huge
-    photo hidden in bands asks for a differently shaped one each time and
-    a cache of them would hold hundreds of MiB.
+    Up to :data:`CACHE_PIXELS` the field is the same whatever the window (a
+    video's frames share one field: the same seed, the same field): square
+    offsets scale the cached :func:`units`, discs are cached per radius.
+    Larger fields are made afresh for the window, since a huge photo hidden in
+    bands asks for a differently shaped one each time and a cache of them
+    would hold hundreds of MiB. ``clip=False`` may leave coordinates outside
+    the image (for ``cv2.remap`` with ``BORDER_REPLICATE``, which clamps them).
+
+    >>> full = offset_field(40, 60, 5, seed=1)
+    >>> bool((offset_field(40, 60, 5, seed=1, window=(slice(10, 20), slice(5, 50))) == full[10:20, 5:50]).all())
+    True
     """
-    if h * w <= CACHE_PIXELS:
-        return _cached_field(h, w, radius, shape, seed)
-    return _field(h, w, radius, shape, seed)
+    ys, xs = window or (slice(0, h), slice(0, w))
+    if h * w > CACHE_PIXELS:
+        return _field(h, w, radius, shape, seed, (ys, xs))
+    if shape != "square" or radius > UNIT_RADIUS or max(h, w) + radius >= 32767:
+        return _cached_field(h, w, radius, shape, seed)[ys, xs]
+    u = units(h, w, seed)[ys, xs].astype(np.int32)
+    u *= 2 * radius + 1
+    u >>= 16  # uniform in [0, 2 radius]; minus radius (below) makes the offset
+    u[..., 0] += np.arange(xs.start - radius, xs.stop - radius, dtype=np.int32)[None, :]
+    u[..., 1] += np.arange(ys.start - radius, ys.stop - radius, dtype=np.int32)[:, None]
+    if clip:
+        np.clip(u[..., 0], 0, w - 1, out=u[..., 0])
+        np.clip(u[..., 1], 0, h - 1, out=u[..., 1])
+    return u.astype(np.int16)
 
 
-@lru_cache(maxsize=8)  # auto radii are powers of two: a few per video
+@lru_cache(maxsize=2)
+def units(h: int, w: int, seed: int) -> np.ndarray:
+    """The random numbers ``(H, W, 2)`` uint16 every square radius of a frame scales, read-only."""
+    u = np.random.default_rng(seed).integers(0, 1 << 16, size=(h, w, 2), dtype=np.uint16)
+    u.setflags(write=False)
+    return u
+
+
+@lru_cache(maxsize=8)  # disc shape: auto radii are powers of two, a few per video
 def _cached_field(h: int, w: int, radius: int, shape: str, seed: int) -> np.ndarray:
     return _field(h, w, radius, shape, seed)
 
@@ -137,11 +170,9 @@ def _fixed(image: np.ndarray, mask: np.ndarray, radius, shape: str = "square", s
         return image
     h, w = image.shape[:2]
     ys, xs = mask_bbox(mask)
-    if h * w <= CACHE_PIXELS:  # one field for the whole frame, shared by a video's frames
-        field = offset_field(h, w, radius, shape, seed)[ys, xs]
-    else:  # a band of a huge photo: coordinates for the masked window only
-        field = _field(h, w, radius, shape, seed, (ys, xs))
-    window = cv2.remap(image, field, None, cv2.INTER_NEAREST).reshape(image[ys, xs].shape)
+    field = offset_field(h, w, radius, shape, seed, (ys, xs), clip=False)  # for the masked window only
+    window = cv2.remap(image, field, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+    window = window.reshape(image[ys, xs].shape)
     if window.shape == image.shape:
         return window
     out = image.copy()
