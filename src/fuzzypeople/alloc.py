@@ -19,8 +19,8 @@ And for both, one malloc arena for all threads (:data:`ARENAS`). By default
 glibc gives each thread that allocates its own arena (the video's decoder,
 encoder and hiding threads, onnxruntime's workers), and each keeps its own
 free memory, which the others cannot reuse. With one arena the vtest
-command peaked at 314, 308 and 297 MiB instead of 319, 319 and 317 (three
-alternated runs), in the same time. glibc fixes the arena limit the first time a thread needs
+command peaked at 307, 300 and 290 MiB instead of 312, 312 and 310 (three
+alternated runs, ``/usr/bin/time``), in the same time. glibc fixes the arena limit the first time a thread needs
 an arena, so it is set once, by :func:`enable`, before any thread starts.
 
 The command line turns tuning on (:func:`enable`); the video pipeline
