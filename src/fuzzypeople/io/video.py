@@ -32,6 +32,7 @@ What happens to the frames in between is :mod:`fuzzypeople.pipeline`'s business.
 from __future__ import annotations
 
 import contextlib
+import functools
 import dataclasses
 import re
 import sys
@@ -53,11 +54,7 @@ MAX_FRAME_PIXELS = 40_000_000
 VIDEO_CODEC = {".webm": "libvpx-vp9", ".avi": "mpeg4"}  # everything else: libx264
 DEFAULT_VIDEO_CODEC = "libx264"
 ENCODER_OPTIONS = {
-    # One x264 thread: with PyAV's default of two slice threads, x264 reads memory it has not
-    # written (encoding the same frames alone, its bytes change with glibc's MALLOC_PERTURB_;
-    # with one thread, or frame threads, they do not). Frame threads held 12-20 MiB more; one
-    # thread holds the least, in the same time on vtest (1.02x the wall time at 1920x1440).
-    "libx264": ({"preset": "veryfast", "threads": "1"}, 20),
+    "libx264": ({"preset": "veryfast"}, 20),  # and X264_AVX512 on CPUs with AVX-512
     "libx265": ({"preset": "veryfast"}, 24),
     "libvpx-vp9": ({"b": "0", "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}, 32),
     "libvpx": ({"b": "1M", "deadline": "realtime", "cpu-used": "8"}, 10),
@@ -110,6 +107,24 @@ class Encoding:
     options: dict[str, str]
 
 
+# x264's AVX-512 code reads memory it has not written: on flat areas (a painted box), the
+# same frames encoded twice gave other bytes when malloc's leftovers differed (glibc's
+# MALLOC_PERTURB_), so --seed and any number of workers could not promise the same file.
+# Its AVX2 code is exact and made the same bytes as the AVX-512 code on zeroed memory.
+# On a CPU with AVX-512, x264 is told to use at most AVX2 (a CPU without it detects its own).
+X264_AVX512 = "asm=avx2"
+
+
+@functools.lru_cache(maxsize=1)
+def _has_avx512() -> bool:
+    """Does this CPU have AVX-512 (Linux: /proc/cpuinfo)?"""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and " avx512f" in line for line in f)
+    except OSError:
+        return False
+
+
 def choose_encoding(ext: str, codec: str | None = None, crf: int | None = None,
                     size: tuple[int, int] = (2, 2)) -> Encoding:
     """The video encoder for an output extension (``codec``/``crf`` override)."""
@@ -128,6 +143,8 @@ def choose_encoding(ext: str, codec: str | None = None, crf: int | None = None,
         options.update(flags="+qscale", global_quality=str(int(np.clip(quality, 1, 31)) * 118))  # FF_QP2LAMBDA
     elif quality is not None:
         options["crf"] = str(quality)
+    if name == "libx264" and _has_avx512():
+        options["x264-params"] = X264_AVX512
     w, h = size
     # 4:2:0 needs even sizes; odd ones keep their size in 4:4:4 (x264/x265 only).
     pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 or name not in ("libx264", "libx265") else "yuv444p"
