@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import platform
+import subprocess
+import sys
 
 import av
 import numpy as np
@@ -108,6 +111,52 @@ def test_malloc_is_tuned_for_video_only_while_one_streams(tmp_path, monkeypatch)
     anon.hide = lambda *a, **kw: (inside.append(alloc.current()), hide(*a, **kw))[1]
     anon.anonymize_video(src, tmp_path / "b.mp4")
     assert calls == ["photo", "video", "photo"] and set(inside) == {"video"} and alloc.current() == "photo"
+
+
+ARENAS = """
+import ctypes, sys, tempfile, threading
+import numpy as np
+from fuzzypeople import alloc
+
+def arenas():
+    libc = ctypes.CDLL("libc.so.6")
+    libc.fopen.restype, libc.fopen.argtypes = ctypes.c_void_p, [ctypes.c_char_p, ctypes.c_char_p]
+    libc.malloc_info.argtypes, libc.fclose.argtypes = [ctypes.c_int, ctypes.c_void_p], [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as f:
+        fp = libc.fopen(f.name.encode(), b"w")
+        libc.malloc_info(0, fp)
+        libc.fclose(fp)
+        return open(f.name).read().count("<heap nr=")
+
+def allocate():
+    keep = [np.ones(20000) for _ in range(10)]  # 160 kB each: from an arena, not an mmap
+
+def three_threads():
+    threads = [threading.Thread(target=allocate) for _ in range(3)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+
+if sys.argv[1] == "enabled":
+    alloc.enable()
+three_threads()
+with alloc.tuned("video"):
+    three_threads()
+print(arenas())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_threads_share_one_malloc_arena_once_tuning_is_enabled():
+    """With malloc tuned (the command line), threads (a video's decoder, hider and encoder)
+    allocate from one malloc arena, so that one's free memory serves the others; a program that
+    did not enable tuning keeps glibc's arena per thread. Counted by glibc itself
+    (malloc_info), in a fresh process."""
+    def count(mode):
+        out = subprocess.run([sys.executable, "-c", ARENAS, mode], capture_output=True, text=True, check=True)
+        return int(out.stdout)
+
+    assert count("enabled") == 1
+    assert count("untouched") > 1
 
 
 def test_reader_and_writer_copy_a_video_knowing_nothing_of_people(tmp_path):
