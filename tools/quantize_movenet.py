@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))  # quantize_nanodet, beside this script
 
 MIN_WEIGHTS = 100_000  # a 1x1 convolution with at least this many weights gets int8 weights
 
@@ -42,20 +43,18 @@ def quantize(float_model: Path) -> bytes:
     """The int8 model's bytes, from the shipped float model."""
     import numpy as np
     import onnx
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from quantize_nanodet import basic_graph
 
     with tempfile.TemporaryDirectory() as d:
         # The converted graph casts float16 weights to float32 and transposes them from TF.js's
         # layout; onnxruntime's basic optimisations fold both, leaving float32 weights on the
         # convolutions, which the quantiser needs.
         basic, out = Path(d) / "basic.onnx", Path(d) / "int8.onnx"
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        opts.optimized_model_filepath = str(basic)
-        opts.log_severity_level = 3
-        ort.InferenceSession(str(float_model), opts, providers=["CPUExecutionProvider"])
-        graph = onnx.load(basic).graph
+        model = basic_graph(float_model)
+        onnx.save(model, basic)
+        graph = model.graph
         shapes = {t.name: tuple(t.dims) for t in graph.initializer}
         big = [n.name for n in graph.node
                if n.op_type == "Conv" and len(shapes.get(n.input[1], ())) == 4

@@ -32,8 +32,8 @@ What happens to the frames in between is :mod:`fuzzypeople.pipeline`'s business.
 from __future__ import annotations
 
 import contextlib
-import functools
 import dataclasses
+import functools
 import re
 import sys
 import threading
