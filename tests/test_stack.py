@@ -282,3 +282,75 @@ def test_video_runs_the_second_body_detector_on_every_other_analysis(astronaut):
         before = runs["movenet"]
         stack.everyone(astronaut)  # a video's last analysis: every model, whatever the cadence
         assert runs["movenet"] == before + 1
+
+
+def test_the_selfie_mask_does_not_count_inside_a_held_things_box_where_blazepose_sees_no_one():
+    """A teddy bear held beside the body: the selfie model takes it for part of the person, BlazePose
+    does not. Inside the box NanoDet gives the teddy, only BlazePose's mask counts; the body stays
+    whole, also where the teddy's box overlaps it, and without the box the teddy is painted."""
+    body = np.zeros((SIZE, SIZE), np.float32)
+    body[40:215, 100:160] = 0.9  # BlazePose: the whole body
+    selfie = body.copy()
+    selfie[120:200, 160:175] = 0.9  # the teddy, beside the body within the gate
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    box = [25.6, 25.6, 230.4, 230.4]  # its square crop is the picture itself
+    outliner = Outliner.__new__(Outliner)
+    outliner.threshold, outliner.segmenters = 0.3, [Maps(selfie), Maps(body)]
+    teddy = np.array([[150.0, 115.0, 200.0, 205.0]])  # overlaps the body's right edge
+    assert outliner.trace(rgb, box)[125:195, 162:173].all(), "without its box, the teddy is painted"
+    mask = outliner.trace(rgb, box, held=teddy)
+    assert mask is not None
+    assert not mask[125:195, 162:173].any(), "the selfie's spill onto the held thing must be dropped"
+    assert mask[45:210, 105:155].all(), "the body, also inside the thing's box, must stay hidden"
+
+
+def test_a_held_things_box_that_is_mostly_a_face_is_that_persons_head():
+    """NanoDet takes a close-up head for a cat: a 'held thing' box three quarters covered by a face
+    box is not used, so the selfie keeps the hair beside the face; a real thing with a small face
+    in it (a teddy hugged beside the cheek) still is."""
+    body = np.zeros((SIZE, SIZE), np.float32)
+    body[60:200, 90:170] = 0.9  # BlazePose: the face and neck
+    selfie = body.copy()
+    selfie[40:200, 75:90] = 0.9  # hair beside the face, within the gate
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    people = People([[25.6, 25.6, 230.4, 230.4], [85, 55, 175, 185]], [0.9, 0.9], ["body", "face"])
+    outliner = Outliner.__new__(Outliner)
+    outliner.threshold, outliner.segmenters = 0.3, [Maps(selfie), Maps(body)]
+    hair = (slice(45, 195), slice(77, 88))
+    cat = np.array([[70.0, 40.0, 185.0, 205.0]])  # the head's box, as NanoDet's "cat"
+    assert outliner(rgb, people, held=cat).masks[0][hair].all()
+    teddy = np.array([[0.0, 0.0, 256.0, 256.0]])  # a big thing with the face in a corner of it
+    assert not outliner(rgb, people, held=teddy).masks[0][hair].any()
+
+
+def test_nanodet_sees_the_things_people_hold_in_the_same_run():
+    """skimage's cat and coffee cup are held things, found by the person detector's own run; a
+    photo with a person in it keeps the same people whether or not the things are asked for."""
+    from skimage import data
+
+    from fuzzypeople.detect.nanodet import CARRIERS, CLASSES, HELD, WORN, NanoDet
+
+    names = {CLASSES[i] for i in HELD}
+    assert {"cat", "cup", "teddy bear"} <= names and not names & (CARRIERS | WORN | {"person"})
+    detector = NanoDet()
+    for image in (data.chelsea(), data.coffee()):
+        people, held = detector.find(image, held=True)
+        assert len(people) == 0 and len(held) >= 1
+        h, w = image.shape[:2]
+        assert (held[:, 2] - held[:, 0]).max() > w / 3 and (held[:, :2] >= 0).all() and (held[:, 2:] <= [w, h]).all()
+    astronaut = data.astronaut()
+    people, held = detector.find(astronaut, held=True)
+    assert np.array_equal(people.boxes, detector(astronaut).boxes) and detector.find(astronaut)[1] is None
+
+
+def test_the_stack_hands_the_held_things_to_the_outliner(monkeypatch):
+    """With outlines on, the stack passes NanoDet's held-thing boxes to the outliner."""
+    from skimage import data
+
+    from fuzzypeople.detect.stack import Stack
+
+    stack = Stack(outline=True)
+    seen = []
+    monkeypatch.setattr(stack, "outliner", lambda rgb, people, held=None: seen.append(held) or people)
+    stack(data.chelsea())
+    assert seen and seen[0] is not None and len(seen[0]) >= 1

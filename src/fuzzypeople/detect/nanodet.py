@@ -50,6 +50,30 @@ PERSON = 0
 MEAN = np.array([103.53, 116.28, 123.675], np.float32)  # BGR
 STD = np.array([57.375, 57.12, 58.395], np.float32)
 HEADS = {8: ("Identity:0", "Identity_3:0"), 16: ("Identity_1:0", "Identity_4:0"), 32: ("Identity_2:0", "Identity_5:0")}
+# COCO's 80 classes, in the order of NanoDet's class scores.
+CLASSES = (
+    "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light",
+    "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow",
+    "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee",
+    "skis", "snowboard", "sports ball", "kite", "baseball bat", "baseball glove", "skateboard", "surfboard",
+    "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple",
+    "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+    "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
+    "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear",
+    "hair drier", "toothbrush",
+)
+# Things a body goes in, on or behind (a rider's legs lie inside the motorbike's box, a sitter's
+# inside the sofa's), and things worn on the body (a tie's box is the shirt): never held things.
+CARRIERS = frozenset({
+    "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "bench", "horse", "sheep",
+    "cow", "elephant", "bear", "zebra", "giraffe", "skis", "snowboard", "skateboard", "surfboard", "chair",
+    "couch", "bed", "dining table", "toilet",
+})
+WORN = frozenset({"backpack", "handbag", "tie", "baseball glove"})
+# Every other class is a thing a person may hold or stand beside (a teddy bear, a glass, a cat on a
+# lap), whose box the outliner uses to drop the selfie segmenter's spill onto it.
+HELD = np.array([i for i, c in enumerate(CLASSES) if c != "person" and c not in CARRIERS | WORN])
+HELD_THRESHOLD = 0.3  # a held thing's best class score (whole-image pass only)
 
 
 def preprocess(rgb: np.ndarray, size: int | None = SIZE, square: bool = True) -> tuple[np.ndarray, float]:
@@ -111,42 +135,82 @@ class NanoDet:
         self.heads = {s: tuple(n if n in outputs else n.split(":")[0] for n in names) for s, names in HEADS.items()}
         self.names = [n for pair in self.heads.values() for n in pair]
 
-    def window(self, rgb: np.ndarray, threshold: float | None = None, native: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, rgb: np.ndarray, threshold: float | None = None, native: bool = False,
+               held: list | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Boxes (xyxy, pixels of ``rgb``) and scores of people in one window.
 
         The window is letterboxed into the model's 416 square, or with
         ``native`` seen at its own resolution (padded to multiples of 32).
+        With a list ``held``, the boxes of things people hold (:data:`HELD`)
+        found in the same run are appended to it as one ``N x 4`` array.
         """
         threshold = self.threshold if threshold is None else threshold
         # Video (windows) sees the whole frame without the letterbox's padding; photos keep
         # the square the detection benchmark measured.
         x, scale = preprocess(rgb, None if native else SIZE, square=not self.windows)
         out = dict(zip(self.names, self.session.run(self.names, {self.input: x})))
-        boxes, scores = [], []
-        for stride, (score_name, box_name) in self.heads.items():
-            s = out[score_name][0, :, PERSON]
-            keep = np.flatnonzero(s >= threshold)
-            reg = out[box_name][0, keep].reshape(-1, 4, BINS)
-            p = np.exp(reg - reg.max(-1, keepdims=True))
-            dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
-            n = x.shape[3] // stride  # cells per row
-            cx, cy = (keep % n + 0.5) * stride, (keep // n + 0.5) * stride
-            boxes.append(np.column_stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]]))
-            scores.append(s[keep])
-        return (np.concatenate(boxes) / scale).astype(np.float32), np.concatenate(scores).astype(np.float32)
+        n = x.shape[3]
+        if held is not None:
+            held.append(decode(out, self.heads, n, scale, HELD, HELD_THRESHOLD)[0])
+        return decode(out, self.heads, n, scale, np.array([PERSON]), threshold)
 
     def __call__(self, rgb: np.ndarray) -> People:
+        return self.find(rgb)[0]
+
+    def find(self, rgb: np.ndarray, held: bool = False) -> tuple[People, np.ndarray | None]:
+        """The people in ``rgb``, and with ``held`` the boxes (``N x 4``, after NMS) of the things
+        people hold that the whole-image pass sees in the same run (None without ``held``)."""
         h, w = rgb.shape[:2]
+        things = [] if held else None
+        whole = (lambda image: self.window(image, held=things)) if held else self.window
         if self.upscale:
-            boxes, scores = tiled(self.window, rgb, SIZE, self.upscale,
+            boxes, scores = tiled(whole, rgb, SIZE, self.upscale,
                                   detect_tile=lambda tile: self.window(tile, self.tile_threshold, native=self.windows),
                                   keep_tile=self.tile_gate, window=WINDOW if self.windows else None, multiple=STRIDE)
         else:
-            boxes, scores = self.window(rgb)
+            boxes, scores = whole(rgb)
             keep = nms(boxes, scores, 0.5)
             boxes, scores = boxes[keep], scores[keep]
         boxes = np.clip(boxes, 0, [w, h, w, h])
-        return People(boxes, scores, np.full(len(boxes), BODY), source=np.full(len(boxes), NAME))
+        people = People(boxes, scores, np.full(len(boxes), BODY), source=np.full(len(boxes), NAME))
+        return people, (np.clip(things[0], 0, [w, h, w, h]) if held else None)
+
+
+def decode(out: dict, heads: dict, width: int, scale: float, classes: np.ndarray,
+           threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (xyxy, pixels of the image) and scores from the raw outputs ``out`` of an input
+    ``width`` pixels wide that shows the image at ``scale``.
+
+    One class (the person): every cell whose score for it is at least ``threshold``. Several:
+    the cells whose best class of all 80 is one of ``classes``, scoring at least ``threshold``,
+    after NMS within each class (a cell that looks most like a person is never a held thing).
+    """
+    boxes, scores, labels = [], [], []
+    for stride, (score_name, box_name) in heads.items():
+        cls = out[score_name][0]
+        if len(classes) == 1:
+            best = np.full(len(cls), classes[0])
+            s = cls[:, classes[0]]
+            keep = np.flatnonzero(s >= threshold)
+        else:
+            best = cls.argmax(axis=1)
+            s = cls[np.arange(len(cls)), best]
+            keep = np.flatnonzero((s >= threshold) & np.isin(best, classes))
+        reg = out[box_name][0, keep].reshape(-1, 4, BINS)
+        p = np.exp(reg - reg.max(-1, keepdims=True))
+        dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
+        n = width // stride  # cells per row
+        cx, cy = (keep % n + 0.5) * stride, (keep // n + 0.5) * stride
+        boxes.append(np.column_stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]]))
+        scores.append(s[keep])
+        labels.append(best[keep])
+    boxes = (np.concatenate(boxes) / scale).astype(np.float32)
+    scores, labels = np.concatenate(scores).astype(np.float32), np.concatenate(labels)
+    if len(classes) > 1:
+        keep = [np.flatnonzero(labels == c)[nms(boxes[labels == c], scores[labels == c], 0.5)] for c in np.unique(labels)]
+        keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
+        boxes, scores = boxes[keep], scores[keep]
+    return boxes, scores
 
 
 def load(threshold: float | None = None, **options) -> NanoDet:

@@ -66,7 +66,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from ..people import BODY, People, clip_boxes
+from ..people import BODY, FACE, People, centres_inside, clip_boxes
 from ._runtime import TFLiteSegmenter, sigmoid, tflite_interpreter
 
 MIN_HEIGHT = 48  # px: smaller body boxes stay boxes
@@ -85,6 +85,7 @@ HIP_CENTRE, SCALE_POINT = 33, 34  # BlazePose's auxiliary landmarks that define 
 BODY_LANDMARKS = 33  # BlazePose's landmarks 0-32 are the body's (nose to feet); 33-38 are auxiliary
 MIN_VISIBILITY = 0.5  # a landmark BlazePose sees (sigmoid of its visibility logit) at least this much
 MIN_LANDMARKS = 6  # fewer seen landmarks than this: too little of a body to vouch for a mask
+HELD_FACE = 0.25  # a held thing's box this much covered by a face in it is that person's head (NanoDet: "cat")
 LANDMARK_SLACK = 0.03  # a landmark counts as covered within this share of the box's longer side of the mask
 
 
@@ -270,8 +271,50 @@ class Outliner:
         near = spread_down(near, GATE_SLOPE)  # and below it: the body goes on down, shoulders and arms outwards
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
 
-    def trace(self, rgb: np.ndarray, box) -> np.ndarray | None:
-        """The person's mask (HxW bool) for one body box, or None to keep the box."""
+    def without_held(self, selfie: np.ndarray, pose: np.ndarray, held: np.ndarray | None, x0: int, y0: int,
+                     side: int) -> np.ndarray:
+        """The (gated) selfie probability, capped just under the threshold inside the boxes of things
+        people hold (``held``, ``N x 4`` in picture pixels) wherever BlazePose (``pose``) is under
+        the threshold: there only BlazePose's mask counts. SIZE x SIZE maps of the square crop at
+        ``(x0, y0)``, ``side`` picture pixels a side.
+
+        >>> o = Outliner.__new__(Outliner); o.threshold = 0.3
+        >>> selfie, pose = np.ones((SIZE, SIZE), np.float32), np.zeros((SIZE, SIZE), np.float32)
+        >>> pose[:, :10] = 1
+        >>> capped = o.without_held(selfie, pose, np.array([[0.0, 0.0, 100.0, 512.0]]), 0, 0, 512)
+        >>> bool(capped[0, 5] == 1), bool(capped[0, 20] < 0.3), bool(capped[0, 60] == 1)
+        (True, True, True)
+        """
+        if held is None or len(held) == 0:
+            return selfie
+        inside = np.zeros(selfie.shape, bool)
+        k = SIZE / side
+        for x1, y1, x2, y2 in held:
+            c1, r1 = max(int((x1 - x0) * k), 0), max(int((y1 - y0) * k), 0)
+            c2, r2 = int(np.ceil((x2 - x0) * k)), int(np.ceil((y2 - y0) * k))
+            inside[r1:r2, c1:c2] = True
+        return np.where(inside & (pose < self.threshold), np.minimum(selfie, self.threshold * 0.999), selfie)
+
+    @staticmethod
+    def face_of(faces: np.ndarray, held: np.ndarray) -> np.ndarray:
+        """Per held box: is it mostly a face (the centre of a face box at least ``HELD_FACE`` of
+        its area lies in it)? Then it is a close-up head NanoDet took for a cat or a TV, not a thing.
+
+        >>> Outliner.face_of(np.array([[10, 10, 90, 90], [0, 0, 10, 10]]),
+        ...                  np.array([[0, 0, 100, 100], [0, 0, 200, 200], [300, 0, 400, 100]])).tolist()
+        [True, False, False]
+        """
+        if len(faces) == 0 or len(held) == 0:
+            return np.zeros(len(held), bool)
+        area = lambda b: np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+        big = area(faces)[:, None] >= HELD_FACE * area(held)[None, :]
+        return (centres_inside(faces, held) & big).any(axis=0)
+
+    def trace(self, rgb: np.ndarray, box, held: np.ndarray | None = None) -> np.ndarray | None:
+        """The person's mask (HxW bool) for one body box, or None to keep the box.
+
+        ``held``: boxes (``N x 4``, picture pixels) of things people hold, where the selfie mask
+        does not count (:meth:`without_held`)."""
         h, w = rgb.shape[:2]
         x0, y0, side = square_crop(box)
         ix1, iy1, ix2, iy2 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
@@ -286,7 +329,8 @@ class Outliner:
             sx2, sy2 = int(np.ceil((bx2 - x0) * s)), int(np.ceil((by2 - y0) * s))
             each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
             agree = np.logical_and.reduce(each).sum() >= AGREEMENT * max(np.logical_or.reduce(each).sum(), 1)
-            probs = [self.gated(probs[0], np.maximum.reduce(probs[1:])), *probs[1:]]
+            pose = np.maximum.reduce(probs[1:])
+            probs = [self.without_held(self.gated(probs[0], pose), pose, held, x0, y0, side), *probs[1:]]
         combined = np.maximum.reduce(probs)  # a pixel is the person's where either segmenter says so
         if not agree:  # they disagree: keep the box, unless the trace reaches every landmark seen
             person = combined >= self.threshold  # (and paints less than the box would)
@@ -302,17 +346,21 @@ class Outliner:
         mask[iy1:iy2, ix1:ix2] = person
         return mask
 
-    def __call__(self, rgb: np.ndarray, people: People) -> People:
-        """``people`` with instance masks: outlines for large bodies, boxes elsewhere."""
+    def __call__(self, rgb: np.ndarray, people: People, held: np.ndarray | None = None) -> People:
+        """``people`` with instance masks: outlines for large bodies, boxes elsewhere.
+
+        ``held``: boxes (``N x 4``, pixels) of things people hold (NanoDet's, see :meth:`without_held`)."""
         people = people.with_masks(rgb.shape[:2])
         if len(people) == 0:
             return people
         masks = people.masks.copy()
+        if held is not None and len(held):
+            held = held[~self.face_of(people.boxes[people.kinds == FACE], held)]
         for i in np.flatnonzero(people.kinds == BODY):
             x1, y1, x2, y2 = people.boxes[i]
             if y2 - y1 < MIN_HEIGHT:
                 continue
-            traced = self.trace(rgb, people.boxes[i])
+            traced = self.trace(rgb, people.boxes[i], held)
             if traced is not None:
                 masks[i] = traced
         return replace(people, masks=masks)

@@ -12,7 +12,8 @@ No single model is trusted to find everyone:
   missed body is never left with only its face hidden;
 * with ``outline`` (the default in the API), each body box is traced by
   segmentation (:mod:`fuzzypeople.detect.outline`), falling back to the box
-  where the segmenters are unsure.
+  where the segmenters are unsure; a body detector that also sees the things
+  people hold (``find(rgb, held=True)``, NanoDet) passes their boxes to it.
 """
 
 from __future__ import annotations
@@ -198,7 +199,16 @@ class Stack:
         shape = rgb.shape[:2]
         extras = every_detector or self.calls % self.extra_every == 0  # the first call runs every detector
         self.calls += 1
-        bodies = People.concat([d(rgb) for k, d in enumerate(self.bodies) if k == 0 or extras])
+        found, held = [], []
+        for k, d in enumerate(self.bodies):
+            if k == 0 or extras:
+                if self.outliner is not None and hasattr(d, "find"):  # the things people hold, from the same run
+                    people, things = d.find(rgb, held=True)
+                    found.append(people)
+                    held.append(things)
+                else:
+                    found.append(d(rgb))
+        bodies = People.concat(found)
         if len(self.bodies) > 1:
             bodies = merge_overlapping(bodies)
         faces = self.face(rgb) if self.face is not None else People.empty()
@@ -206,5 +216,5 @@ class Stack:
             bodies = People.concat([bodies, bodies_below_faces(faces, bodies, shape)])
         found = People.concat([bodies, faces])
         if self.outliner is not None:
-            found = self.outliner(rgb, found)
+            found = self.outliner(rgb, found, held=np.concatenate(held) if held else None)
         return found
