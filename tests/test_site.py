@@ -339,6 +339,9 @@ def test_browser_mask_matches_the_python_pipeline(site_page, python_stages, astr
     rgb = site_page.decoded()  # the browser's decode (EXIF orientation, sRGB): both sides see the same pixels
     count = int(page.locator("#count").text_content())
     detections = site_page.stats()["detections"]
+    # The boxes of things people hold, whose selfie spill the outlines drop: the same as NanoDet's in Python.
+    held = python_stages[False].detector.bodies[0].find(rgb, held=True)[1]
+    assert np.allclose(np.array(site_page.stats()["held"]).reshape(-1, 4), held, atol=0.5)
     for boxes in (False, True):
         if boxes:
             page.locator("#boxes").check()
@@ -411,6 +414,8 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
       out.up = Array.from(FP.scaleMaskUp(mask, 130, 90, 1000, 700));
       out.tiles = [1000, 416, 417, 5196, 300].map((n) => FP.tileStarts(n, 416, 0.25));
       out.sizes = [[14400, 10000], [4032, 3024], [5000, 4999]].map(([w, h]) => FP.analysisSize(w, h));
+      out.held = Array.from(FP.NANODET.held).sort((a, b) => a - b);
+      out.heldFace = FP.OUTLINE.heldFace;
       fs.writeFileSync(dir + '/out.json', JSON.stringify(out));
     """
     r = subprocess.run([node, "-e", script], capture_output=True, text=True)
@@ -425,6 +430,10 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
     [(_, up)] = ScaledMasker(None, (700, 1000))._up([(0, mask)])
     assert (np.array(out["up"], bool).reshape(700, 1000) == up).all()
     assert out["tiles"] == [tile_starts(n, 416, 0.25) for n in (1000, 416, 417, 5196, 300)]
+    from fuzzypeople.detect.nanodet import HELD
+    from fuzzypeople.detect.outline import HELD_FACE
+
+    assert out["held"] == sorted(int(i) for i in HELD) and out["heldFace"] == HELD_FACE  # the same held things
     assert [tuple(s) if s else None for s in out["sizes"]] == [analysis_size(h, w) for w, h in [(14400, 10000), (4032, 3024), (5000, 4999)]]
 
 

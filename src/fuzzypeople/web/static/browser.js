@@ -275,6 +275,7 @@
   window.fuzzypeoplePage = {
     stats: () => ({ detections: state.detections, renders: state.renders, busy: state.busy, timings: JSON.parse(JSON.stringify(state.timings)),
       people: state.people ? state.people.map((p) => ({ ...p, box: [...p.box] })) : null,
+      held: state.people && state.people.held ? state.people.held.map((b) => [...b]) : null, // boxes of things people hold
       traced: state.outlines ? state.outlines.map((o) => Boolean(o)) : null }),
     mask: () => state.mask && b64(state.mask), // one byte per pixel, 1 = hidden
     rgb: () => state.img && { width: state.img.width, height: state.img.height, data: b64(state.img.data) },

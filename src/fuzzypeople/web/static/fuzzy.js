@@ -245,6 +245,9 @@
     size: 416, bins: 11, threshold: 0.3, tileThreshold: 0.27, upscale: 1.5,
     mean: [103.53, 116.28, 123.675], std: [57.375, 57.12, 58.395], // BGR
     heads: { 8: ['Identity', 'Identity_3'], 16: ['Identity_1', 'Identity_4'], 32: ['Identity_2', 'Identity_5'] },
+    // nanodet.HELD: COCO classes a person may hold or stand beside (not carriers, not worn), and their threshold.
+    held: new Set([9, 10, 11, 12, 14, 15, 16, 25, 28, 29, 32, 33, 34, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 58, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79]),
+    heldThreshold: 0.3,
   };
   const MOVENET = { size: 256, threshold: 0.2 };
   const CENTERFACE = { threshold: 0.4, maxSide: 1920 };
@@ -252,8 +255,9 @@
   const GROW = { body: 0.05, face: 0.25 };
   const DILATE = 4;
 
-  /** detect/nanodet.py NanoDet.window: boxes and scores of people in one window. */
-  async function nanodetWindow(session, img, threshold) {
+  /** detect/nanodet.py NanoDet.window: boxes and scores of people in one window; with an array `held`,
+   * the boxes of held things the same run sees (nanodet.decode: best of the 80 classes, NMS per class) are pushed to it. */
+  async function nanodetWindow(session, img, threshold, held) {
     const S = NANODET.size, { width: w, height: h } = img;
     const scale = S / Math.max(h, w);
     const nh = Math.min(S, pyRound(h * scale)), nw = Math.min(S, pyRound(w * scale));
@@ -268,13 +272,19 @@
     }
     const out = await session.run({ input_1: new global.ort.Tensor('float32', x, [1, 3, S, S]) });
     const boxes = [], scores = [];
+    const things = {}; // class -> {boxes, scores}
     const B = NANODET.bins;
     for (const [strideKey, [scoreName, boxName]] of Object.entries(NANODET.heads)) {
       const stride = Number(strideKey), n = S / stride;
       const sc = out[scoreName].data, reg = out[boxName].data;
       for (let cell = 0; cell < n * n; cell++) {
-        const s = sc[cell * 80];
-        if (!(s >= threshold)) continue;
+        let s = sc[cell * 80], label = -1;
+        if (held) {
+          let best = 0;
+          for (let k = 1; k < 80; k++) if (sc[cell * 80 + k] > sc[cell * 80 + best]) best = k;
+          if (NANODET.held.has(best) && sc[cell * 80 + best] >= NANODET.heldThreshold) label = best;
+        }
+        if (!(s >= threshold) && label < 0) continue;
         const d = [];
         for (let side = 0; side < 4; side++) {
           const o = cell * 44 + side * B;
@@ -285,18 +295,26 @@
           d.push(dot / sum * stride);
         }
         const cx = (cell % n + 0.5) * stride, cy = (Math.floor(cell / n) + 0.5) * stride;
-        boxes.push([(cx - d[0]) / scale, (cy - d[1]) / scale, (cx + d[2]) / scale, (cy + d[3]) / scale]);
-        scores.push(s);
+        const b = [(cx - d[0]) / scale, (cy - d[1]) / scale, (cx + d[2]) / scale, (cy + d[3]) / scale];
+        if (label >= 0) {
+          const t = (things[label] = things[label] || { boxes: [], scores: [] });
+          t.boxes.push(b); t.scores.push(sc[cell * 80 + label]);
+        }
+        if (s >= threshold) { boxes.push(b); scores.push(s); }
       }
     }
+    for (const t of Object.values(things)) for (const i of nms(t.boxes, t.scores, 0.5)) held.push(t.boxes[i]);
     return { boxes, scores };
   }
 
   /** NanoDet on the whole image (detect/_runtime.py tiled(), first part): boxes and scores after NMS. */
   async function nanodetWhole(session, img) {
-    const whole = await nanodetWindow(session, img, NANODET.threshold);
+    const held = [];
+    const whole = await nanodetWindow(session, img, NANODET.threshold, held);
     const keep = nms(whole.boxes, whole.scores, 0.5);
-    return { boxes: keep.map((i) => whole.boxes[i]), scores: keep.map((i) => whole.scores[i]) };
+    const { width: w, height: h } = img;
+    const clip = (b) => [Math.min(Math.max(b[0], 0), w), Math.min(Math.max(b[1], 0), h), Math.min(Math.max(b[2], 0), w), Math.min(Math.max(b[3], 0), h)];
+    return { boxes: keep.map((i) => whole.boxes[i]), scores: keep.map((i) => whole.scores[i]), held: held.map(clip) };
   }
 
   /** The tiles of detect/_runtime.py tiled(): small people in tiles of the image enlarged `upscale` times,
@@ -492,7 +510,7 @@
   const OUTLINE = {
     minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5,
     gate: 0.1, gateThreshold: 0.05, gateSlope: 0.5, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
-    bodyLandmarks: 33, minVisibility: 0.5, minLandmarks: 6, landmarkSlack: 0.03,
+    bodyLandmarks: 33, minVisibility: 0.5, minLandmarks: 6, landmarkSlack: 0.03, heldFace: 0.25,
   };
 
   /** outline.roi_affine: [a, b, c, d, e, f] mapping (x, y) to (a x + b y + c, d x + e y + f) in BlazePose's
@@ -646,7 +664,7 @@
    * Outliner.trace: the person's outline for one body box, as {x, y, w, h, mask} (a window of the
    * image), or null to keep the box (the segmenters are unsure, or disagree).
    */
-  async function trace(sessions, img, box) {
+  async function trace(sessions, img, box, held = []) {
     const { width: w, height: h } = img, S = OUTLINE.size, T = OUTLINE.threshold;
     const [x0, y0, side] = squareCrop(box);
     const ix1 = Math.max(x0, 0), iy1 = Math.max(y0, 0), ix2 = Math.min(x0 + side, w), iy2 = Math.min(y0 + side, h);
@@ -675,6 +693,17 @@
       }
     }
     const near = gated(selfie, pose); // the selfie mask counts near BlazePose's, or below it
+    // Outliner.without_held: inside a held thing's box only BlazePose's mask counts.
+    for (const [hx1, hy1, hx2, hy2] of held) {
+      const c1 = Math.max(Math.trunc((hx1 - x0) * sc), 0), r1 = Math.max(Math.trunc((hy1 - y0) * sc), 0);
+      const c2 = Math.min(Math.ceil((hx2 - x0) * sc), S), r2 = Math.min(Math.ceil((hy2 - y0) * sc), S);
+      for (let yy = r1; yy < r2; yy++) {
+        for (let xx = c1; xx < c2; xx++) {
+          const i = yy * S + xx;
+          if (pose[i] < T) near[i] = Math.min(near[i], Math.fround(T * 0.999));
+        }
+      }
+    }
     const prob = new Float32Array(S * S);
     for (let i = 0; i < prob.length; i++) prob[i] = Math.max(near[i], pose[i]);
     if (both < OUTLINE.agreement * Math.max(either, 1)) {
@@ -700,11 +729,18 @@
   /** Outliner.__call__: an outline for every body box tall enough (null where the box stays). */
   async function outline(sessions, img, people, onBody) {
     const out = [];
+    // Outliner.face_of: a held thing's box mostly covered by a face in it is that person's head.
+    const area = (b) => Math.max(b[2] - b[0], 0) * Math.max(b[3] - b[1], 0);
+    const faces = people.filter((p) => p.kind === 'face').map((p) => p.box);
+    const held = (people.held || []).filter((t) => !faces.some((f) => {
+      const cx = (f[0] + f[2]) / 2, cy = (f[1] + f[3]) / 2;
+      return cx >= t[0] && cx <= t[2] && cy >= t[1] && cy <= t[3] && area(f) >= OUTLINE.heldFace * area(t);
+    }));
     const tall = people.filter((p) => p.kind === 'body' && p.box[3] - p.box[1] >= OUTLINE.minHeight).length;
     let done = 0;
     for (const p of people) {
       if (p.kind !== 'body' || p.box[3] - p.box[1] < OUTLINE.minHeight) { out.push(null); continue; }
-      out.push(await trace(sessions, img, p.box));
+      out.push(await trace(sessions, img, p.box, held));
       if (onBody) onBody(++done, tall);
     }
     return out;
@@ -984,7 +1020,9 @@
     const tiles = await nanodetTiles(sessions.nanodet, img, whole, onTile);
     lap('tiles');
     const nano = { boxes: whole.boxes.concat(tiles.boxes), scores: whole.scores.concat(tiles.scores) };
-    return join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
+    const people = join(asBodies(nano, w, h, 'nanodet').concat(moving), faces, w, h);
+    people.held = whole.held; // the things people hold, for outline() (Stack passes them to the Outliner)
+    return people;
   }
 
   /** The whole-image passes, each timed into `timings`: NanoDet, MoveNet, CenterFace (at most `faceSide` px). */
@@ -1026,6 +1064,6 @@
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
-    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE,
+    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE, NANODET,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
