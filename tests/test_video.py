@@ -534,3 +534,73 @@ def test_the_same_input_and_seed_give_the_same_bytes_whatever_malloc_hands_out(c
         assert r.returncode == 0, r.stderr
         outs.append(dst.read_bytes())
     assert outs[0] == outs[1] == outs[2]
+
+
+def write_ac3_avi(path, damage) -> float:
+    """An AVI (MPEG-4 video, 2 s) whose AC-3 track is silent, then a 1 kHz tone from 0.5 s;
+    ``damage(i, data)`` may replace the bytes of audio packet ``i``. Returns the tone's start."""
+    rate, start = 48000, 0.5
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("mpeg4", rate=10)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        a = out.add_stream("ac3", rate=rate)
+        a.codec_context.layout = "stereo"
+        for i in range(20):
+            f = av.VideoFrame.from_ndarray(np.full((H, W, 3), 80, np.uint8), format="rgb24")
+            f.pts = i
+            out.mux(vs.encode(f))
+        out.mux(vs.encode(None))
+        t = np.arange(2 * rate) / rate
+        wave = np.where(t >= start, 0.3 * np.sin(2 * np.pi * 1000 * t), 0).astype(np.float32)
+        fs = a.codec_context.frame_size
+        packets = []
+        for k in range(0, wave.size - fs + 1, fs):
+            af = av.AudioFrame.from_ndarray(np.stack([wave[k : k + fs]] * 2), format="fltp", layout="stereo")
+            af.sample_rate, af.pts, af.time_base = rate, k, Fraction(1, rate)
+            packets += a.encode(af)
+        packets += a.encode(None)
+        for i, p in enumerate(packets):
+            data = damage(i, bytes(p))
+            if data is not None:
+                q = av.Packet(data)
+                q.pts, q.dts, q.time_base, q.stream = p.pts, p.dts, p.time_base, a
+                p = q
+            out.mux(p)
+    return start
+
+
+def tone_onset(path) -> float:
+    """Seconds from the output's first audio sample to where its 1 kHz tone begins."""
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        rate = s.codec_context.sample_rate
+        x = np.concatenate([f.to_ndarray()[0] for f in c.decode(s)])
+    return float(np.argmax(np.abs(x) > 0.1) / rate)
+
+
+def test_an_avi_whose_ac3_starts_mid_frame_is_re_encoded_in_step(tmp_path):
+    """AVI files often start their AC-3 track in the middle of a frame: the first packet does not
+    decode. Into .webm (audio re-encoded to Opus) that stopped the whole run ('Invalid data found');
+    now the damaged packet becomes silence of its length, so the tone starts when it did."""
+    src = tmp_path / "ac3.avi"
+    start = write_ac3_avi(src, lambda i, data: data[len(data) // 2 :] if i == 0 else None)
+    with av.open(str(src)) as c:  # the file really has a packet that does not decode
+        with pytest.raises(av.error.InvalidDataError):
+            for p in c.demux(audio=0):
+                c.streams.audio[0].codec_context.decode(p)
+    out = nobody_found(src, tmp_path / "out.webm")
+    info = probe(out)
+    assert len(info["frames"]) == 20
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.audio] == ["opus"]
+    assert abs(tone_onset(out) - start) < 0.015  # one AC-3 frame is 0.032 s: dropping it shows (0.027 off)
+
+
+def test_an_audio_track_that_never_decodes_is_a_clear_error(tmp_path):
+    src = tmp_path / "bad.avi"
+    write_ac3_avi(src, lambda i, data: bytes(len(data)))  # every audio packet zeroed
+    r = run(src, "-o", tmp_path / "out.webm", "--targets", "faces")
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "bad.avi: cannot decode audio stream 1 (ac3)" in r.stderr and "--no-audio" in r.stderr
+    assert not (tmp_path / "out.webm").exists()
+    assert run(src, "-o", tmp_path / "out.webm", "--targets", "faces", "--no-audio").returncode == 0

@@ -459,13 +459,20 @@ class VideoReader:
 
 class _AudioTrack:
     """One audio stream of the output: ``ain``'s packets copied (timestamps moved back by the seconds
-    cut from the start), or decoded, resampled and re-encoded."""
+    cut from the start), or decoded, resampled and re-encoded.
 
-    def __init__(self, ain, out, copy: bool):
+    A damaged packet is replaced by silence of its length, as ffmpeg does (an AVI's AC-3 track
+    often starts in the middle of a frame), so the sound stays in step with the picture; a track
+    none of whose packets decode is an error naming the file, with ``label``.
+    """
+
+    def __init__(self, ain, out, copy: bool, label: str = ""):
         import av
 
-        self.ain, self.out, self.copy = ain, out, copy
+        self.ain, self.out, self.copy, self.label = ain, out, copy, label
         self.samples = 0  # written so far (re-encoding): the next frame's pts
+        self.decoded = self.damaged = 0  # packets (re-encoding)
+        self.owed, self.last = 0, None  # samples of silence owed for damaged packets; the last decoded frame
         self.resampler = None
         if not copy:
             ac = out.codec_context
@@ -475,8 +482,25 @@ class _AudioTrack:
     def write(self, container, packet, offset: float) -> None:
         """Mux one packet of ``ain`` into ``container``; ``offset``: seconds cut from the start."""
         if not self.copy:
-            for frame in self.ain.codec_context.decode(packet):
+            import av
+
+            try:
+                frames = self.ain.codec_context.decode(packet)
+            except av.error.InvalidDataError:
+                self.damaged += 1
+                self.owed += self._length(packet)
+                frames = []
+            else:
+                self.decoded += 1
+            for frame in frames:
+                if self.owed:  # silence for the damaged packets before it, shaped like it
+                    self._encode(container, self.resampler.resample(self._silence(frame, self.owed)))
+                    self.owed = 0
                 self._encode(container, self.resampler.resample(frame))
+                self.last = frame
+            if self.owed and self.last is not None:
+                self._encode(container, self.resampler.resample(self._silence(self.last, self.owed)))
+                self.owed = 0
             return
         shift = int(round(offset / packet.time_base))
         packet.pts -= shift
@@ -487,10 +511,32 @@ class _AudioTrack:
         packet.stream = self.out
         container.mux(packet)
 
+    def _length(self, packet) -> int:
+        """Samples in ``packet`` (its duration, else one codec frame) at the input's rate."""
+        ctx = self.ain.codec_context
+        n = int(round(packet.duration * packet.time_base * ctx.sample_rate)) \
+            if packet.duration and packet.time_base and ctx.sample_rate else 0
+        return n or ctx.frame_size or 0
+
+    @staticmethod
+    def _silence(like, samples: int):
+        """``samples`` of silence in the format, layout and rate of the decoded frame ``like``."""
+        import av
+
+        frame = av.AudioFrame(format=like.format.name, layout=like.layout.name, samples=samples)
+        quiet = b"\x80" if like.format.name.startswith("u8") else b"\x00"  # unsigned 8-bit is silent at 128
+        for plane in frame.planes:
+            plane.update(quiet * plane.buffer_size)
+        frame.sample_rate = like.sample_rate
+        return frame
+
     def finish(self, container) -> None:
         """Flush the resampler and the encoder (re-encoding only)."""
         if self.copy:
             return
+        if self.damaged and not self.decoded:
+            raise FuzzyError(self.label, f"cannot decode audio stream {self.ain.index} ({self.ain.codec_context.name}): "
+                                         f"all {self.damaged} packets are damaged; try --no-audio; nothing written")
         self._encode(container, self.resampler.resample(None))
         for p in self.out.encode(None):
             container.mux(p)
@@ -758,7 +804,7 @@ class VideoWriter:
             aout.metadata.clear()
             if ain.language:
                 aout.metadata["language"] = ain.language
-            return _AudioTrack(ain, aout, copy=True)
+            return _AudioTrack(ain, aout, copy=True, label=self.source.label)
         codec, rate = AUDIO_ENCODE.get(self.ext, ("aac", None))
         rate = rate or ain.codec_context.sample_rate or 48000
         aout = out.add_stream(codec, rate=rate)
@@ -769,7 +815,7 @@ class VideoWriter:
             aout.codec_context.layout = "stereo"
         if ain.language:
             aout.metadata["language"] = ain.language
-        return _AudioTrack(ain, aout, copy=False)
+        return _AudioTrack(ain, aout, copy=False, label=self.source.label)
 
     def _tags(self, tags: dict) -> dict:
         if self.keep_gps:
