@@ -189,13 +189,13 @@ def decode(out: dict, heads: dict, width: int, scale: float, classes: np.ndarray
     for stride, (score_name, box_name) in heads.items():
         cls = out[score_name][0]
         if len(classes) == 1:
-            best = np.full(len(cls), classes[0])
             s = cls[:, classes[0]]
             keep = np.flatnonzero(s >= threshold)
         else:
             best = cls.argmax(axis=1)
             s = cls[np.arange(len(cls)), best]
             keep = np.flatnonzero((s >= threshold) & np.isin(best, classes))
+            labels.append(best[keep])
         reg = out[box_name][0, keep].reshape(-1, 4, BINS)
         p = np.exp(reg - reg.max(-1, keepdims=True))
         dist = (p / p.sum(-1, keepdims=True)) @ np.arange(BINS, dtype=np.float32) * stride
@@ -203,10 +203,10 @@ def decode(out: dict, heads: dict, width: int, scale: float, classes: np.ndarray
         cx, cy = (keep % n + 0.5) * stride, (keep // n + 0.5) * stride
         boxes.append(np.column_stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]]))
         scores.append(s[keep])
-        labels.append(best[keep])
     boxes = (np.concatenate(boxes) / scale).astype(np.float32)
-    scores, labels = np.concatenate(scores).astype(np.float32), np.concatenate(labels)
+    scores = np.concatenate(scores).astype(np.float32)
     if len(classes) > 1:
+        labels = np.concatenate(labels)
         keep = [np.flatnonzero(labels == c)[nms(boxes[labels == c], scores[labels == c], 0.5)] for c in np.unique(labels)]
         keep = np.concatenate(keep) if keep else np.zeros(0, np.int64)
         boxes, scores = boxes[keep], scores[keep]

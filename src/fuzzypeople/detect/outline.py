@@ -100,6 +100,20 @@ def square_crop(box, side_scale: float = CROP) -> tuple[int, int, int]:
     return int(round((x1 + x2 - side) / 2)), int(round((y1 + y2 - side) / 2)), side
 
 
+def on_grid(box, x0: int, y0: int, side: int) -> tuple[int, int, int, int]:
+    """``box`` (picture pixels) on the ``SIZE`` grid of the square crop at ``(x0, y0)``, ``side``
+    pixels a side: ``(c1, r1, c2, r2)``, outwards to whole cells, the start at least 0 (the end may
+    pass ``SIZE``; slicing clips it).
+
+    >>> on_grid([10, 20, 30.5, 60], 0, 0, 512)
+    (5, 10, 16, 30)
+    """
+    k = SIZE / side
+    x1, y1, x2, y2 = box
+    return (max(int((x1 - x0) * k), 0), max(int((y1 - y0) * k), 0),
+            int(np.ceil((x2 - x0) * k)), int(np.ceil((y2 - y0) * k)))
+
+
 def disk(radius: float) -> np.ndarray:
     """An elliptic structuring element of the given radius (rounded to whole pixels)."""
     r = max(int(round(radius)), 0)
@@ -288,10 +302,8 @@ class Outliner:
         if held is None or len(held) == 0:
             return selfie
         inside = np.zeros(selfie.shape, bool)
-        k = SIZE / side
-        for x1, y1, x2, y2 in held:
-            c1, r1 = max(int((x1 - x0) * k), 0), max(int((y1 - y0) * k), 0)
-            c2, r2 = int(np.ceil((x2 - x0) * k)), int(np.ceil((y2 - y0) * k))
+        for thing in held:
+            c1, r1, c2, r2 = on_grid(thing, x0, y0, side)
             inside[r1:r2, c1:c2] = True
         return np.where(inside & (pose < self.threshold), np.minimum(selfie, self.threshold * 0.999), selfie)
 
@@ -324,9 +336,7 @@ class Outliner:
         bx1, by1, bx2, by2 = clip_boxes(np.asarray(box, np.float32)[None], (h, w))[0]
         agree = True
         if len(probs) > 1:  # the segmenters must agree inside the box (SIZE x SIZE coordinates)
-            s = SIZE / side
-            sx1, sy1 = max(int((bx1 - x0) * s), 0), max(int((by1 - y0) * s), 0)
-            sx2, sy2 = int(np.ceil((bx2 - x0) * s)), int(np.ceil((by2 - y0) * s))
+            sx1, sy1, sx2, sy2 = on_grid((bx1, by1, bx2, by2), x0, y0, side)
             each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
             agree = np.logical_and.reduce(each).sum() >= AGREEMENT * max(np.logical_or.reduce(each).sum(), 1)
             pose = np.maximum.reduce(probs[1:])

@@ -199,16 +199,16 @@ class Stack:
         shape = rgb.shape[:2]
         extras = every_detector or self.calls % self.extra_every == 0  # the first call runs every detector
         self.calls += 1
-        found, held = [], []
+        each, held = [], []
         for k, d in enumerate(self.bodies):
             if k == 0 or extras:
                 if self.outliner is not None and hasattr(d, "find"):  # the things people hold, from the same run
                     people, things = d.find(rgb, held=True)
-                    found.append(people)
+                    each.append(people)
                     held.append(things)
                 else:
-                    found.append(d(rgb))
-        bodies = People.concat(found)
+                    each.append(d(rgb))
+        bodies = People.concat(each)
         if len(self.bodies) > 1:
             bodies = merge_overlapping(bodies)
         faces = self.face(rgb) if self.face is not None else People.empty()

@@ -313,8 +313,7 @@
     const whole = await nanodetWindow(session, img, NANODET.threshold, held);
     const keep = nms(whole.boxes, whole.scores, 0.5);
     const { width: w, height: h } = img;
-    const clip = (b) => [Math.min(Math.max(b[0], 0), w), Math.min(Math.max(b[1], 0), h), Math.min(Math.max(b[2], 0), w), Math.min(Math.max(b[3], 0), h)];
-    return { boxes: keep.map((i) => whole.boxes[i]), scores: keep.map((i) => whole.scores[i]), held: held.map(clip) };
+    return { boxes: keep.map((i) => whole.boxes[i]), scores: keep.map((i) => whole.scores[i]), held: held.map((b) => clipBox(b, w, h)) };
   }
 
   /** The tiles of detect/_runtime.py tiled(): small people in tiles of the image enlarged `upscale` times,
