@@ -32,3 +32,16 @@ def test_people_select_and_concat():
     assert len(both) == 3 and both.kinds.tolist() == ["face", "body", "body"]
     assert len(both.of_kind("body")) == 2
     assert len(both[both.scores > 0.4]) == 2
+
+
+def test_boxes_grow_only_where_boxes_are_painted():
+    """A face box grows 25% per side when boxes stand for people (video, --boxes); once the
+    outliner has given everyone a mask (traced photos), the face is painted as found."""
+    from fuzzypeople import Anonymizer
+
+    anon = Anonymizer("solid", dilate=0)
+    face = People(np.array([[40, 40, 60, 60]]), [1.0], ["face"])  # 20 px: 5 px more per side
+    boxes = anon.mask(face, (100, 100))
+    assert boxes[35:65, 35:65].all() and boxes.sum() == 30 * 30
+    traced = anon.mask(face.with_masks((100, 100)), (100, 100))
+    assert traced[40:60, 40:60].all() and traced.sum() == 20 * 20

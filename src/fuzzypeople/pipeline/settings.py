@@ -28,7 +28,9 @@ from ..obfuscate import Params, get, min_dilate
 from ..track import DEFAULT_HOLD, DEFAULT_LOOKAHEAD, DEFAULT_SWEEP
 
 DEFAULT_DILATE = 4  # pixels; chosen on coco-people, see benchmarks/detection.py
-# Boxes grow by this share of their size on each side (chosen on coco-people).
+# Boxes grow by this share of their size on each side (chosen on coco-people) where
+# boxes are painted (video, --boxes). Traced photos paint masks, which do not grow:
+# there a face's head is inside its body's outline or box.
 GROW = {"body": 0.05, "face": 0.25}
 DEFAULT_EVERY = 4  # video: run the detector on every 4th frame; see benchmarks/video_recall.py
 # Video analyses only every N-th frame, so it affords less tiling than photos: tiles
