@@ -400,6 +400,13 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
     mask[10:30, 20:25] = mask[50, 60] = mask[70:89, 100:129] = True
     (tmp_path / "img.bin").write_bytes(img.tobytes())
     (tmp_path / "mask.bin").write_bytes(mask.astype(np.uint8).tobytes())
+    from fuzzypeople.detect.outline import SIZE, Outliner
+
+    pose = np.zeros((SIZE, SIZE), np.float32)
+    pose[60:150, 100:140] = 0.9  # BlazePose's mask; the selfie's spreads all over
+    selfie = rng.random((SIZE, SIZE), np.float32)
+    (tmp_path / "pose.bin").write_bytes(pose.tobytes())
+    (tmp_path / "selfie.bin").write_bytes(selfie.tobytes())
     script = f"""
       require({json.dumps(str(static_dir() / "fuzzy.js"))});
       const FP = globalThis.FuzzyPeople, fs = require('fs'), dir = {json.dumps(str(tmp_path))};
@@ -416,6 +423,8 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
       out.sizes = [[14400, 10000], [4032, 3024], [5000, 4999]].map(([w, h]) => FP.analysisSize(w, h));
       out.held = Array.from(FP.NANODET.held).sort((a, b) => a - b);
       out.heldFace = FP.OUTLINE.heldFace;
+      const f32 = (name) => new Float32Array(new Uint8Array(fs.readFileSync(dir + name)).buffer);
+      out.gated = Array.from(FP.gated(f32('/selfie.bin'), f32('/pose.bin'), 200));
       fs.writeFileSync(dir + '/out.json', JSON.stringify(out));
     """
     r = subprocess.run([node, "-e", script], capture_output=True, text=True)
@@ -434,6 +443,11 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
     from fuzzypeople.detect.outline import HELD_FACE
 
     assert out["held"] == sorted(int(i) for i in HELD) and out["heldFace"] == HELD_FACE  # the same held things
+    outliner = Outliner.__new__(Outliner)
+    outliner.threshold = 0.3
+    want = outliner.gated(selfie, pose, 200)  # the gate, its cone below, and the cone's stop at the box's foot
+    assert np.array_equal(np.array(out["gated"], np.float32).reshape(SIZE, SIZE), want)
+    assert (want[201:] < 0.3).sum() > (outliner.gated(selfie, pose)[201:] < 0.3).sum()  # (the stop mattered)
     assert [tuple(s) if s else None for s in out["sizes"]] == [analysis_size(h, w) for w, h in [(14400, 10000), (4032, 3024), (5000, 4999)]]
 
 

@@ -143,6 +143,26 @@ def test_the_gate_opens_sideways_below_for_a_close_ups_shoulders(monkeypatch):
     assert not portrait.trace(rgb, box)[shoulders].any()
 
 
+def test_the_cone_below_blazepose_stops_at_the_body_boxs_bottom_edge():
+    """The detector's box ends at the feet: below it the selfie's seat or floor spill is dropped
+    (beyond the gate), while the shins BlazePose misses inside the box are kept by the cone."""
+    body = np.zeros((SIZE, SIZE), np.float32)
+    body[40:200, 100:156] = 0.9  # BlazePose: head to knees
+    selfie = body.copy()
+    selfie[200:230, 100:156] = 0.9  # the shins, inside the box: kept
+    selfie[232:256, 30:226] = 0.9  # a bench or the floor, below the box's bottom edge (row 231)
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    box = [25.6, 25.6, 230.4, 230.4]  # its square crop is the picture itself
+    seated = Outliner.__new__(Outliner)
+    seated.threshold, seated.segmenters = 0.3, [Maps(selfie), Maps(body)]
+    mask = seated.trace(rgb, box)
+    assert mask is not None
+    assert mask[45:229, 105:150].all(), "the body and its shins must be hidden"
+    assert not mask[234:256, 35:221].any(), "spill below the box's bottom edge must be dropped"
+    # The cone alone, with no foot to stop it, reaches that spill.
+    assert (seated.gated(selfie, body)[234:256, 35:221] >= 0.3).all()
+
+
 class PoseMaps(Maps):
     """A stand-in for BlazePose's aligned pass: a fixed map and fixed landmarks seen (SIZE grid)."""
 

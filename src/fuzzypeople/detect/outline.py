@@ -276,13 +276,24 @@ class Outliner:
         near = cv2.dilate(person.astype(np.uint8), disk(LANDMARK_SLACK * SIZE / CROP)) > 0
         return bool(near[seen[:, 1], seen[:, 0]].all())
 
-    def gated(self, selfie: np.ndarray, others: np.ndarray) -> np.ndarray:
+    def gated(self, selfie: np.ndarray, others: np.ndarray, bottom: int | None = None) -> np.ndarray:
         """The selfie probability, capped just under the threshold (so it marks nothing by itself)
         farther than ``GATE`` times the box's longer side from where ``others`` (BlazePose) is at
-        least ``GATE_THRESHOLD``, except below such pixels (:func:`spread_down` by ``GATE_SLOPE``).
-        SIZE x SIZE maps of the square crop, whose side is ``CROP`` box sides."""
-        near = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
-        near = spread_down(near, GATE_SLOPE)  # and below it: the body goes on down, shoulders and arms outwards
+        least ``GATE_THRESHOLD``, except below such pixels (:func:`spread_down` by ``GATE_SLOPE``)
+        down to row ``bottom`` (the body box's bottom edge: its feet). SIZE x SIZE maps of the
+        square crop, whose side is ``CROP`` box sides.
+
+        >>> o = Outliner.__new__(Outliner); o.threshold = 0.3
+        >>> selfie, pose = np.ones((SIZE, SIZE), np.float32), np.zeros((SIZE, SIZE), np.float32)
+        >>> pose[100:110, 100:110] = 1
+        >>> g = o.gated(selfie, pose, bottom=200)
+        >>> bool(g[105, 105] == 1), bool(g[190, 105] == 1), bool(g[210, 105] < 0.3), bool(g[105, 200] < 0.3)
+        (True, True, True, True)
+        """
+        seed = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
+        near = spread_down(seed, GATE_SLOPE)  # and below it: the body goes on down, legs apart
+        if bottom is not None:
+            near[bottom:] = seed[bottom:]  # ... to its box's bottom edge, not onto the floor or a seat
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
 
     def without_held(self, selfie: np.ndarray, pose: np.ndarray, held: np.ndarray | None, x0: int, y0: int,
@@ -340,7 +351,7 @@ class Outliner:
             each = [p[sy1:sy2, sx1:sx2] >= self.threshold for p in probs]
             agree = np.logical_and.reduce(each).sum() >= AGREEMENT * max(np.logical_or.reduce(each).sum(), 1)
             pose = np.maximum.reduce(probs[1:])
-            probs = [self.without_held(self.gated(probs[0], pose), pose, held, x0, y0, side), *probs[1:]]
+            probs = [self.without_held(self.gated(probs[0], pose, sy2), pose, held, x0, y0, side), *probs[1:]]
         combined = np.maximum.reduce(probs)  # a pixel is the person's where either segmenter says so
         if not agree:  # they disagree: keep the box, unless the trace reaches every landmark seen
             person = combined >= self.threshold  # (and paints less than the box would)

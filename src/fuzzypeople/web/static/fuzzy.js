@@ -635,12 +635,15 @@
   }
 
   /** Outliner.gated: the selfie probability, capped just under the threshold farther than the gate
-   * from BlazePose's mask, except below it (spreadDown by gateSlope). */
-  function gated(selfie, pose) {
+   * from BlazePose's mask, except below it (spreadDown by gateSlope) down to row `bottom` (the body
+   * box's bottom edge). */
+  function gated(selfie, pose, bottom) {
     const S = OUTLINE.size, T = OUTLINE.threshold;
     const seed = new Uint8Array(S * S);
     for (let i = 0; i < seed.length; i++) seed[i] = pose[i] >= OUTLINE.gateThreshold;
-    const near = spreadDown(dilate(seed, S, S, Math.round(OUTLINE.gate * S / OUTLINE.crop)), S, S, OUTLINE.gateSlope);
+    const grown = dilate(seed, S, S, Math.round(OUTLINE.gate * S / OUTLINE.crop));
+    const near = spreadDown(grown.slice(), S, S, OUTLINE.gateSlope);
+    for (let i = bottom * S; i < near.length; i++) near[i] = grown[i]; // no cone below the box
     const out = new Float32Array(S * S);
     for (let i = 0; i < out.length; i++) out[i] = near[i] ? selfie[i] : Math.min(selfie[i], Math.fround(T * 0.999));
     return out;
@@ -691,7 +694,7 @@
         both += a && b; either += a || b;
       }
     }
-    const near = gated(selfie, pose); // the selfie mask counts near BlazePose's, or below it
+    const near = gated(selfie, pose, sy2); // the selfie mask counts near BlazePose's, or below it to the box's foot
     // Outliner.without_held: inside a held thing's box only BlazePose's mask counts.
     for (const [hx1, hy1, hx2, hy2] of held) {
       const c1 = Math.max(Math.trunc((hx1 - x0) * sc), 0), r1 = Math.max(Math.trunc((hy1 - y0) * sc), 0);
@@ -1063,6 +1066,7 @@
     pyRound, areaTab, resizeArea, resizeLinear, resizeLinearWindow, resize, tileStarts, nms, iou,
     nanodet, movenet, centerface, mergeOverlapping, bodiesBelowFaces, countPeople, ellipseRows, dilate,
     buildMask, regions, shareOfSide, hide, loadModels, detect, METHODS, GROW, DILATE,
-    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, resizeAreaAny, squareCrop, trace, outline, buildOutlineMask, OUTLINE, NANODET,
+    analysisSize, scaleMaskUp, ANALYSIS_MAX_SIDE, resizeAreaAny, squareCrop, gated, trace, outline, buildOutlineMask, OUTLINE,
+    NANODET,
   };
 })(typeof window !== 'undefined' ? window : globalThis);
