@@ -291,7 +291,7 @@ class Outliner:
         (True, True, True, True)
         """
         seed = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
-        near = spread_down(seed, GATE_SLOPE)  # and below it: the body goes on down, legs apart
+        near = spread_down(seed, GATE_SLOPE)  # and below it: the body goes on down, shoulders and arms outwards
         if bottom is not None:
             near[bottom:] = seed[bottom:]  # ... to its box's bottom edge, not onto the floor or a seat
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
