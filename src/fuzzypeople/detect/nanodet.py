@@ -25,6 +25,8 @@ Contract, established by measurement:
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 
@@ -161,8 +163,8 @@ class NanoDet:
         """The people in ``rgb``, and with ``held`` the boxes (``N x 4``, after NMS) of the things
         people hold that the whole-image pass sees in the same run (None without ``held``)."""
         h, w = rgb.shape[:2]
-        things = [] if held else None
-        whole = (lambda image: self.window(image, held=things)) if held else self.window
+        things = [] if held else None  # window() appends the whole image's held boxes to it
+        whole = functools.partial(self.window, held=things)
         if self.upscale:
             boxes, scores = tiled(whole, rgb, SIZE, self.upscale,
                                   detect_tile=lambda tile: self.window(tile, self.tile_threshold, native=self.windows),

@@ -493,14 +493,10 @@ class _AudioTrack:
             else:
                 self.decoded += 1
             for frame in frames:
-                if self.owed:  # silence for the damaged packets before it, shaped like it
-                    self._encode(container, self.resampler.resample(self._silence(frame, self.owed)))
-                    self.owed = 0
+                self._pay_silence(container, frame)  # for the damaged packets before it, shaped like it
                 self._encode(container, self.resampler.resample(frame))
                 self.last = frame
-            if self.owed and self.last is not None:
-                self._encode(container, self.resampler.resample(self._silence(self.last, self.owed)))
-                self.owed = 0
+            self._pay_silence(container, self.last)
             return
         shift = int(round(offset / packet.time_base))
         packet.pts -= shift
@@ -510,6 +506,12 @@ class _AudioTrack:
             packet.dts = packet.pts
         packet.stream = self.out
         container.mux(packet)
+
+    def _pay_silence(self, container, like) -> None:
+        """Encode the silence owed for damaged packets, shaped like the decoded frame ``like`` (none yet: later)."""
+        if self.owed and like is not None:
+            self._encode(container, self.resampler.resample(self._silence(like, self.owed)))
+            self.owed = 0
 
     def _length(self, packet) -> int:
         """Samples in ``packet`` (its duration, else one codec frame) at the input's rate."""

@@ -656,6 +656,14 @@
     return [Math.trunc(pyRound((x1 + x2 - side) / 2)), Math.trunc(pyRound((y1 + y2 - side) / 2)), side];
   }
 
+  /** outline.on_grid: `box` (picture pixels) on the S grid of the square crop at (x0, y0), `side` pixels
+   * a side: [c1, r1, c2, r2], outwards to whole cells, clipped to the grid. */
+  function onGrid(box, x0, y0, side) {
+    const S = OUTLINE.size, k = S / side;
+    return [Math.max(Math.trunc((box[0] - x0) * k), 0), Math.max(Math.trunc((box[1] - y0) * k), 0),
+      Math.min(Math.ceil((box[2] - x0) * k), S), Math.min(Math.ceil((box[3] - y0) * k), S)];
+  }
+
   /** people.clip_boxes for one box: integer pixel range, rounded outwards, clipped. */
   function clipInt(box, w, h) {
     return [Math.min(Math.max(Math.floor(box[0]), 0), w), Math.min(Math.max(Math.floor(box[1]), 0), h),
@@ -684,9 +692,7 @@
     const { mask: pose, seen } = await alignedPose(sessions, cropped, input);
     const [bx1, by1, bx2, by2] = clipInt(box, w, h);
     // The segmenters must agree inside the box (S x S coordinates).
-    const sc = S / side;
-    const sx1 = Math.max(Math.trunc((bx1 - x0) * sc), 0), sy1 = Math.max(Math.trunc((by1 - y0) * sc), 0);
-    const sx2 = Math.min(Math.ceil((bx2 - x0) * sc), S), sy2 = Math.min(Math.ceil((by2 - y0) * sc), S);
+    const [sx1, sy1, sx2, sy2] = onGrid([bx1, by1, bx2, by2], x0, y0, side);
     let both = 0, either = 0;
     for (let yy = sy1; yy < sy2; yy++) {
       for (let xx = sx1; xx < sx2; xx++) {
@@ -696,9 +702,8 @@
     }
     const near = gated(selfie, pose, sy2); // the selfie mask counts near BlazePose's, or below it to the box's foot
     // Outliner.without_held: inside a held thing's box only BlazePose's mask counts.
-    for (const [hx1, hy1, hx2, hy2] of held) {
-      const c1 = Math.max(Math.trunc((hx1 - x0) * sc), 0), r1 = Math.max(Math.trunc((hy1 - y0) * sc), 0);
-      const c2 = Math.min(Math.ceil((hx2 - x0) * sc), S), r2 = Math.min(Math.ceil((hy2 - y0) * sc), S);
+    for (const thing of held) {
+      const [c1, r1, c2, r2] = onGrid(thing, x0, y0, side);
       for (let yy = r1; yy < r2; yy++) {
         for (let xx = c1; xx < c2; xx++) {
           const i = yy * S + xx;
@@ -734,10 +739,7 @@
     // Outliner.face_of: a held thing's box mostly covered by a face in it is that person's head.
     const area = (b) => Math.max(b[2] - b[0], 0) * Math.max(b[3] - b[1], 0);
     const faces = people.filter((p) => p.kind === 'face').map((p) => p.box);
-    const held = (people.held || []).filter((t) => !faces.some((f) => {
-      const cx = (f[0] + f[2]) / 2, cy = (f[1] + f[3]) / 2;
-      return cx >= t[0] && cx <= t[2] && cy >= t[1] && cy <= t[3] && area(f) >= OUTLINE.heldFace * area(t);
-    }));
+    const held = (people.held || []).filter((t) => !faces.some((f) => centreInside(f, t) && area(f) >= OUTLINE.heldFace * area(t)));
     const tall = people.filter((p) => p.kind === 'body' && p.box[3] - p.box[1] >= OUTLINE.minHeight).length;
     let done = 0;
     for (const p of people) {
