@@ -228,3 +228,23 @@ def test_anonymizer_anonymize_video(tmp_path):
     assert len(calls) == 4  # frames 0, 2, 4 and the last one
     with av.open(str(res.output)) as c:
         assert sum(1 for _ in c.decode(video=0)) == 6
+
+
+def test_a_face_inside_a_body_box_is_counted_as_that_person_in_photos_and_video(tmp_path):
+    """"N people found": a body and the face in its box are one person; a face alone is one more
+    (photos and video alike, as the web app counts)."""
+    import cv2
+
+    def detect(rgb):
+        h, w = rgb.shape[:2]
+        return People(np.array([[0, 0, w // 2, h], [w // 8, 2, w // 4, h // 4], [w - 20, 0, w, 20]], np.float32),
+                      [0.9, 0.9, 0.9], ["body", "face", "face"])
+
+    anon = Anonymizer("solid", color=(255, 0, 255))
+    anon.detector = detect
+    photo = tmp_path / "p.png"
+    cv2.imwrite(str(photo), np.zeros((120, 160, 3), np.uint8))
+    assert anon.anonymize_file(photo, tmp_path / "p_out.png").people == 2
+    src = tmp_path / "walk.mkv"
+    make_video(src, frames=6, audio=False)
+    assert anon.anonymize_video(src, every=1).people == 2  # one body track, one lone face track

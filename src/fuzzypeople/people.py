@@ -183,3 +183,20 @@ def centres_inside(boxes: np.ndarray, containers: np.ndarray) -> np.ndarray:
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     return ((cx[:, None] >= c[None, :, 0]) & (cx[:, None] <= c[None, :, 2])
             & (cy[:, None] >= c[None, :, 1]) & (cy[:, None] <= c[None, :, 3]))
+
+
+def standalone(people: People) -> np.ndarray:
+    """``(N,)`` bool: which of ``people`` stand for a person of their own, for counting people.
+
+    Every body does; a face does only when its centre lies in no body box (a face
+    inside a body box is that body's head, found by the face detector too).
+
+    >>> p = People([[0, 0, 50, 100], [10, 5, 30, 25], [80, 10, 90, 20]], [1, 1, 1], [BODY, FACE, FACE])
+    >>> standalone(p).tolist()
+    [True, False, True]
+    """
+    alone = people.kinds == BODY
+    faces = ~alone
+    if faces.any():
+        alone[faces] = ~centres_inside(people.boxes[faces], people.boxes[alone]).any(axis=1)
+    return alone

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..keep import with_ids
-from ..people import People
+from ..people import People, standalone
 from ..track import AnalysisError
 
 
@@ -86,7 +86,8 @@ def analyse(stages, rgb: np.ndarray, fail_safe: bool = False, keeper=None) -> tu
 class StillMasker:
     """Each frame analysed on its own, at once (photos): the same interface as ``TemporalMasker``.
 
-    ``people`` counts the people found over all frames pushed. With a
+    ``people`` counts the people found over all frames pushed (a face inside a body's
+    box is that body's head: :func:`~fuzzypeople.people.standalone`). With a
     ``keeper`` (:class:`fuzzypeople.keep.Keeper`) the people it keeps are
     left out of the masks.
     """
@@ -105,7 +106,7 @@ class StillMasker:
             people, mask = analyse(self.stages, rgb, self.fail_safe, self.keeper)
         except Exception as exc:
             raise AnalysisError(t, exc) from exc
-        self.people += len(people)
+        self.people += int(standalone(people).sum())
         return [(item, mask)]
 
     def flush(self) -> list[tuple[Any, np.ndarray]]:

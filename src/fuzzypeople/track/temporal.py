@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..people import People
+from ..people import People, standalone
 from .tracker import Tracker, coverage
 
 DEFAULT_HOLD = 10  # frames a person stays hidden after their last sighting
@@ -171,7 +171,8 @@ class TemporalMasker:
 
     @property
     def people(self) -> int:
-        """Distinct people (tracks) seen so far."""
+        """Distinct people (tracks) seen so far: body tracks, and face tracks seen at least once
+        outside every body's box (:func:`~fuzzypeople.people.standalone`)."""
         return len(self.track_ids)
 
     def push(self, item: Any, rgb: np.ndarray) -> list[tuple[Any, np.ndarray]]:
@@ -244,7 +245,7 @@ class TemporalMasker:
                 self.failed += 1
                 self._whole(fresh, shape)
         seen_now = set(int(i) for i in people.track_ids)
-        self.track_ids |= seen_now
+        self.track_ids |= set(int(i) for i in people.track_ids[standalone(people)])
         if self.fail_safe and any(self._lost(tr, t, people, shape) for tr in just_seen):
             self._whole(fresh, shape)
         for p in self.pending:

@@ -44,6 +44,7 @@ from ..obfuscate import METHODS as ALL_METHODS
 
 # The page offers the methods that hide people (not cloak: seconds per face, and it leaves faces visible).
 METHODS = {name: m for name, m in ALL_METHODS.items() if getattr(m, "HIDES", True)}
+from ..people import standalone
 from ..pipeline import Settings
 from . import site
 from .video import MAX_VIDEO_BYTES, MAX_VIDEO_FRAMES, MEDIA_TYPES, VIDEO_TYPES, Job, Jobs
@@ -483,7 +484,7 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
         up = uploads.get(key)
         pixels, people, mask, _ = hidden(up, method, value, targets, color)
         response = image_response(up, pixels, preview_format(up.image), preview=True)
-        response.headers["X-People"] = str(len(people))
+        response.headers["X-People"] = str(count_people(people)["people"])
         response.headers["X-Hidden-Share"] = f"{float(mask.mean()):.4f}"
         return response
 
@@ -525,21 +526,15 @@ def create_app(limits: Limits = Limits(), allowed_hosts: list[str] | None = None
 
 
 def count_people(people) -> dict:
-    """People found: every body, plus every face whose centre lies in no body box (for display only).
+    """People found: every body, plus every face whose centre lies in no body box (:func:`standalone`).
 
     >>> from fuzzypeople.people import People
     >>> count_people(People(np.array([[0, 0, 50, 100], [10, 5, 30, 25], [80, 10, 90, 20]]), [1, 1, 1],
     ...                     ["body", "face", "face"]))
     {'people': 2, 'bodies': 1, 'faces': 2}
     """
-    if len(people) == 0:
-        return {"people": 0, "bodies": 0, "faces": 0}
-    boxes = np.asarray(people.boxes, np.float64)
-    bodies, faces = boxes[people.kinds == "body"], boxes[people.kinds == "face"]
-    cx, cy = (faces[:, 0] + faces[:, 2]) / 2, (faces[:, 1] + faces[:, 3]) / 2
-    inside = ((cx[:, None] >= bodies[None, :, 0]) & (cx[:, None] <= bodies[None, :, 2])
-              & (cy[:, None] >= bodies[None, :, 1]) & (cy[:, None] <= bodies[None, :, 3])).any(axis=1)
-    return {"people": int(len(bodies) + (~inside).sum()), "bodies": int(len(bodies)), "faces": int(len(faces))}
+    bodies = int((people.kinds == "body").sum())
+    return {"people": int(standalone(people).sum()), "bodies": bodies, "faces": len(people) - bodies}
 
 
 def is_loopback(host: str) -> bool:
