@@ -86,6 +86,8 @@ CANDIDATES = [
     ("default: NanoDet + MoveNet + CenterFace + face rule, outlines", dict()),
     ("default, --dilate 8", dict(dilate=8)),
     ("default, --dilate 12", dict(dilate=12)),
+    ("default, small-people pass in native windows at 2x (as video's), not 416 px tiles at 1.5x",
+     dict(tile_windows=True, tile_scale=2.0)),
 ]
 
 
