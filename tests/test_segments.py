@@ -49,14 +49,17 @@ def test_plan_covers_every_frame_once_on_the_cadence():
 
 
 def test_seam_person_missed_by_the_detector_still_hidden(tmp_path, fake_stack):
-    """The detector misses the astronaut on frames 20-27, around the seam (frame 21): the overlap's track holds them.
+    """The detector misses the astronaut on frames 18-29, from the seam on (2 s segments cut on multiples of
+    6 frames at --detect-every 1: the seam is frame 18): the track from the overlap before it holds them.
 
-    Without the overlap before the segment, frames 21-23 show the astronaut
-    (checked: the look-ahead only back-fills 4 frames from the next sighting, on frame 28).
+    Without the overlap (checked by planning the segments with ``head=0``), frames 18-23 show the
+    astronaut: the second segment starts blind, and the look-ahead only back-fills from the next
+    sighting, on frame 30. (Misses at 20-27, as this test had before, are held by the track the
+    second segment starts itself on frames 18-19, overlap or not.)
     """
     src = tmp_path / "walk.mp4"
     make_video(src, frames=40, fps=10)
-    fake_stack["detector"] = FakeDetector(40, miss=range(20, 28))
+    fake_stack["detector"] = FakeDetector(40, miss=range(18, 30))
     whole, seg = tmp_path / "whole.mp4", tmp_path / "seg.mp4"
     for out, extra in ((whole, ()), (seg, ("--segment-seconds", "2", "--workers", "1"))):
         r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--detect-every", "1", "--seed", "3", "-q",
@@ -80,13 +83,17 @@ def test_seam_person_missed_by_the_detector_still_hidden(tmp_path, fake_stack):
     (".webm", (), False, 0),
 ])
 def test_containers_ranges_and_variable_rate_same_as_one_piece(tmp_path, fake_stack, ext, extra, vfr, rotation):
-    """Timestamps (also variable and cut by --start/--end), rotation, frame count and audio as in one piece."""
+    """Timestamps (also variable and cut by --start/--end), rotation, frame count and audio as in one piece.
+
+    At --detect-every 1 the cuts fall on multiples of 6 frames, so 1 s segments cut these 4 s into
+    2-6 pieces (at the default cadence, multiples of 24 frames, they would stay one piece)."""
     src = tmp_path / "walk.mp4"
     make_video(src, frames=40, fps=10, vfr=vfr, rotation=rotation)
     fake_stack["detector"] = FakeDetector(40)
     whole, seg = tmp_path / f"whole{ext}", tmp_path / f"seg{ext}"
     for out, more in ((whole, ()), (seg, ("--segment-seconds", "1", "--workers", "1"))):
-        r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--seed", "3", "-q", *extra, *more)
+        r = cli(src, "-o", out, "-m", "solid", "--color", "255,0,255", "--seed", "3", "--detect-every", "1", "-q",
+                *extra, *more)
         assert r.exit_code == 0, r.output
     a, b = probe(whole), probe(seg)
     assert len(b["frames"]) == len(a["frames"]) == (25 if extra else 40)
@@ -100,21 +107,31 @@ def test_containers_ranges_and_variable_rate_same_as_one_piece(tmp_path, fake_st
     assert leftovers(tmp_path) == []
 
 
-def test_segmented_run_in_two_processes_keeps_frames_time_and_audio(tmp_path, clip_long):
+def test_segmented_run_in_two_processes_keeps_frames_time_and_audio(tmp_path):
     """Two worker processes, real detectors: the astronaut hidden on every frame as much as in one piece,
     audio and timestamps kept."""
-    anon = Anonymizer(settings=Settings(method="solid", color=MAGENTA).for_video())
+    import math
+
+    from fuzzypeople.pipeline.segments import plan
+
+    src = tmp_path / "walk.mp4"
+    make_video(src, frames=48, fps=10)
+    settings = Settings(method="solid", color=MAGENTA).for_video()
+    # Cuts fall on multiples of 24 frames (every 4 x lcm(tile sweep 3, MoveNet every 2)): at 2.4 s, two
+    # segments of 24 (at 1 s there would be none: the run would be one piece and prove nothing).
+    align = settings.every * math.lcm(settings.tile_sweep, settings.extra_every)
+    assert [(s.first, s.frames) for s in plan(video_index(src), 2.4, align=align)] == [(0, 24), (24, 24)]
+    anon = Anonymizer(settings=settings)
     whole, out = tmp_path / "whole.mp4", tmp_path / "seg.mp4"
-    anon.anonymize_video(clip_long, whole, seed=5)
-    res = anon.anonymize_video(clip_long, out, segment_seconds=1.0, workers=2, seed=5)
-    # Cuts fall on multiples of 24 frames (every 4 x lcm(tile sweep 3, MoveNet every 2)): two segments.
-    assert res.output == out and res.people >= 2  # one track per segment at least
-    a, b, w = probe(clip_long), probe(out), probe(whole)
-    assert len(b["frames"]) == len(a["frames"]) == 36
+    anon.anonymize_video(src, whole, seed=5)
+    res = anon.anonymize_video(src, out, segment_seconds=2.4, workers=2, seed=5)
+    assert res.output == out and res.people == 2  # each segment counts the astronaut once
+    a, b, w = probe(src), probe(out), probe(whole)
+    assert len(b["frames"]) == len(a["frames"]) == 48
     assert b["times"] == a["times"] == w["times"] and b["rate"] == a["rate"]
-    assert audio_of(out) == audio_of(clip_long) == audio_of(whole)
+    assert audio_of(out) == audio_of(src) == audio_of(whole)
     for i, (frame, one) in enumerate(zip(b["frames"], w["frames"])):
-        box = person_box(i, 36)
+        box = person_box(i, 48)
         assert hidden(frame, box) > 0.5 and hidden(frame, box) >= hidden(one, box) - 0.02, f"frame {i}"
     assert leftovers(tmp_path) == []
 
