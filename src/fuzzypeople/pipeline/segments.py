@@ -89,7 +89,8 @@ def plan(index: VideoIndex, seconds: float, *, start: float | None = None, end: 
     Cuts fall on multiples of ``align`` frames, counted from the first frame
     in range: give the detection cadence (``every`` x ``tile_sweep``) and a
     seam's first frame is one the detector analyses with every tile, in one
-    piece as in segments. ``head`` and ``tail`` are the frames of overlap
+    piece as in segments; a segment is never shorter than ``align`` frames
+    (a shorter ``seconds`` is rounded up to that). ``head`` and ``tail`` are the frames of overlap
     read before and after each segment; the head starts on a multiple of
     ``align`` too, so a worker's cadence falls on the same frames as one
     piece's.
@@ -99,6 +100,8 @@ def plan(index: VideoIndex, seconds: float, *, start: float | None = None, end: 
     [(0, 30), (30, 30), (60, 40)]
     >>> [(s.first, s.frames) for s in plan(idx, 3.0, align=4)]
     [(0, 32), (32, 32), (64, 36)]
+    >>> [(s.first, s.frames) for s in plan(idx, 1.0, align=24)]   # shorter than the cadence: one cadence each
+    [(0, 24), (24, 24), (48, 24), (72, 28)]
     >>> s = plan(idx, 3.0, head=4, tail=2)[1]; s.window, s.read
     ((2.95, 5.95), (2.55, 6.15))
     >>> s = plan(idx, 3.0, head=4, tail=2, align=12)[1]     # cut at 36; read from frame 24, not 32
@@ -115,8 +118,8 @@ def plan(index: VideoIndex, seconds: float, *, start: float | None = None, end: 
     cuts = [0]
     while True:
         i = int(np.argmin(np.abs(times - (times[cuts[-1]] + seconds))))
-        i = int(np.floor(i / align + 0.5)) * align
-        if i <= cuts[-1] or i >= n or times[-1] - times[i] < seconds / 2:
+        i = max(int(np.floor(i / align + 0.5)) * align, cuts[-1] + align)  # at least one cadence long
+        if i >= n or times[-1] - times[i] < (times[i] - times[cuts[-1]]) / 2:
             break  # a last piece under half a segment stays with the one before
         cuts.append(i)
     cuts.append(n)
