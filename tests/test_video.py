@@ -604,3 +604,28 @@ def test_an_audio_track_that_never_decodes_is_a_clear_error(tmp_path):
     assert "bad.avi: cannot decode audio stream 1 (ac3)" in r.stderr and "--no-audio" in r.stderr
     assert not (tmp_path / "out.webm").exists()
     assert run(src, "-o", tmp_path / "out.webm", "--targets", "faces", "--no-audio").returncode == 0
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mov"])
+def test_a_video_starting_after_zero_keeps_its_frame_times_exactly(tmp_path, fake_stack, ext):
+    """A source whose first frame is at 41.7 ms (23.976 fps, as many AVIs): mp4/mov delay the
+    video with an edit list written in the movie's timescale (1000 by default), which moved every
+    frame up to 1 ms early (41.04 ms)."""
+    src = tmp_path / "late.mp4"
+    rate, tb = Fraction(2997, 125), Fraction(125, 2997)
+    with av.open(str(src), "w", container_options={"movie_timescale": "90000"}) as c:
+        s = c.add_stream("libx264", rate=rate)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = tb
+        for i in range(1, 9):  # pts 1..8: the first frame at 41.7 ms
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 30 * i, np.uint8), format="rgb24")
+            f.pts, f.time_base = i, tb
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    fake_stack["detector"] = lambda rgb: People.empty()
+    out = tmp_path / f"out{ext}"
+    r = cli(src, "-o", out, "-m", "solid", "-q")
+    assert r.exit_code == 0, r.output
+    a, b = probe(src), probe(out)
+    assert a["times"][:2] == [0.0417, 0.0834]  # the source is what the test says
+    assert b["times"] == a["times"]

@@ -599,6 +599,10 @@ class VideoWriter:
             options["avoid_negative_ts"] = "disabled"
         if self.ext in (".mp4", ".mov", ".m4v"):
             options["movflags"] = "+faststart"
+            # The edit list that delays a video starting after 0 (Megamind.avi's first frame is
+            # at 41.7 ms) is written in the movie's timescale, 1000 by default: every frame
+            # came out up to 1 ms early (41.04 ms). 90 kHz keeps each time to a track tick.
+            options["movie_timescale"] = "90000"
         try:
             self.out = av.open(str(tmp), mode="w", container_options=options)
         except BaseException as exc:
