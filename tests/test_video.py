@@ -629,3 +629,33 @@ def test_a_video_starting_after_zero_keeps_its_frame_times_exactly(tmp_path, fak
     a, b = probe(src), probe(out)
     assert a["times"][:2] == [0.0417, 0.0834]  # the source is what the test says
     assert b["times"] == a["times"]
+
+
+def test_an_avi_with_b_frames_keeps_its_frames_in_time_with_its_sound(tmp_path, fake_stack):
+    """AVI stores no presentation times: with B-frames the decoder's frames carry storage-order
+    counts (1, 3, 4, 2, 6, 7, 5, ...). Bumping each late one past the last put the rest of the
+    video a frame behind its sound (Megamind.avi); the n-th frame shown is now at the n-th
+    packet time, as the source's own index says."""
+    from fuzzypeople.io.video import video_index
+
+    src = tmp_path / "bframes.avi"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.options = {"bf": "2"}
+        for i in range(12):
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            f.pts = i
+            c.mux(s.encode(f))
+        c.mux(s.encode(None))
+    with av.open(str(src)) as c:  # the source is what the test says: frames out of storage order
+        stored = [f.pts for f in c.decode(video=0)]
+    assert stored != sorted(stored)
+    fake_stack["detector"] = lambda rgb: People.empty()
+    out = tmp_path / "out.mp4"
+    r = cli(src, "-o", out, "-m", "solid", "-q")
+    assert r.exit_code == 0, r.output
+    b = probe(out)
+    assert b["times"] == [round(t, 4) for t in video_index(src).times]
+    grey = [int(f[24, 32].mean()) for f in b["frames"]]
+    assert grey == sorted(grey) and grey[-1] - grey[0] > 150  # shown in display order

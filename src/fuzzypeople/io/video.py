@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import heapq
 import re
 import sys
 import threading
@@ -415,6 +416,12 @@ class VideoReader:
         vin = self.video
         rate = self.rate
         t_first = None
+        # AVI stores no presentation times: its packets count frames in storage order, and with
+        # B-frames the decoder's frames carry those counts out of order (Megamind.avi: 1, 2, 3, 5,
+        # 4, 6, 8, 7, ...), which put the rest of the video a frame behind its sound. The frames
+        # come out in display order, so the n-th frame decoded is shown at the n-th smallest
+        # packet time: the same times video_index() gives.
+        counts: list[int] | None = [] if "avi" in self.container.format.name.split(",") else None
         try:
             for packet in self.container.demux(*streams):
                 if self.stopped.is_set():
@@ -424,6 +431,8 @@ class VideoReader:
                         if self.end is None or float(packet.pts * packet.time_base) < self.end:
                             yield packet
                     continue
+                if counts is not None and packet.size and packet.pts is not None:
+                    heapq.heappush(counts, int(packet.pts))
                 try:
                     decoded = packet.decode()
                 except Exception as exc:
@@ -432,7 +441,12 @@ class VideoReader:
                     raise FuzzyError(self.label, f"corrupt video data near frame {self.frames + 1} ({why(exc)}); "
                                                  "nothing written") from None
                 for frame in decoded:
-                    t = float(frame.time) if frame.pts is not None else self.frames / float(rate)
+                    if counts:  # AVI
+                        pts = heapq.heappop(counts)
+                        t = float(pts * vin.time_base)
+                    else:
+                        pts = frame.pts
+                        t = float(frame.time) if pts is not None else self.frames / float(rate)
                     if self.start is not None and t < self.start - 1e-6:
                         continue
                     if self.end is not None and t >= self.end - 1e-6:
@@ -444,7 +458,7 @@ class VideoReader:
                     if not self.frames:
                         self.colour = Colour(int(frame.colorspace), int(frame.color_primaries), int(frame.color_trc))
                     rgb = frame.to_ndarray(format="rgb24")  # with the frame's own matrix and range
-                    yield Frame(rgb, frame.pts, t, frame.rotation)
+                    yield Frame(rgb, pts, t, frame.rotation)
                     self.frames += 1
                     if self.max_frames is not None and self.frames >= self.max_frames:
                         return
