@@ -289,6 +289,7 @@ def _anonymise(stages, masker, params, hide, reader: VideoReader, decode: thread
                 if window is not None:  # a segment: timestamps kept, a fresh detection at its start
                     first.append(0.0)
                     masker.analyse_next(fresh)
+                    masker.count_from_now()  # the people of the overlap before it are the last segment's
                 else:
                     first.append(frame.time if reader.start is not None or reader.live else 0.0)
                 _put(hidden, ("start", (frame.rgb.shape, frame.rotation or 0, first[0])), errors)

@@ -168,12 +168,22 @@ class TemporalMasker:
         self.failed = 0
         self.whole_frames = 0
         self.track_ids: set[int] = set()
+        self.uncounted: set[int] = set()  # tracks seen before count_from_now()
 
     @property
     def people(self) -> int:
         """Distinct people (tracks) seen so far: body tracks, and face tracks seen at least once
-        outside every body's box (:func:`~fuzzypeople.people.standalone`)."""
-        return len(self.track_ids)
+        outside every body's box (:func:`~fuzzypeople.people.standalone`); not those already
+        seen when :meth:`count_from_now` was called."""
+        return len(self.track_ids - self.uncounted)
+
+    def count_from_now(self) -> None:
+        """Leave the people seen so far out of :attr:`people` (they go on being tracked and hidden).
+
+        A video segment's worker reads frames before its segment, which the segment
+        before counts; someone crossing the seam is one person, not one per segment.
+        """
+        self.uncounted = set(self.track_ids)
 
     def push(self, item: Any, rgb: np.ndarray) -> list[tuple[Any, np.ndarray]]:
         """Add the next frame; returns the frames now ready, each with its mask."""
