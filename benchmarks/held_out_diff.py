@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fuzzypeople.people import clip_boxes
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video_recall import coverage, frames_of, scenery, still  # noqa: E402
 
@@ -63,7 +65,8 @@ def left_shown(frames, found: list[tuple], other: list[tuple]) -> tuple[list[tup
     bodies = [p for p, _ in found]
     cov = coverage(bodies, {i: m for i, (_, m) in enumerate(other)})
     moving = ~still(bodies) & ~scenery(frames, bodies)
-    boxes = [(i, b) for i, p in enumerate(bodies) for b in p.boxes.round().astype(int)
+    shape = frames[0].shape[:2]
+    boxes = [(i, b) for i, p in enumerate(bodies) for b in clip_boxes(p.boxes, shape)
              if b[2] > b[0] and b[3] > b[1]]  # coverage()'s order: clipped boxes with an area
     shown = [boxes[k] for k in np.flatnonzero(moving & (cov < 0.5))]
     return shown, int(moving.sum()), len(cov)

@@ -41,13 +41,13 @@ from .. import models
 from ..errors import FuzzyError
 from ..io.image import FORMATS, ImageFile, encode_image, read_image, to_rgb8
 from ..obfuscate import METHODS as ALL_METHODS
-
-# The page offers the methods that hide people (not cloak: seconds per face, and it leaves faces visible).
-METHODS = {name: m for name, m in ALL_METHODS.items() if getattr(m, "HIDES", True)}
 from ..people import standalone
 from ..pipeline import Settings
 from . import site
 from .video import MAX_VIDEO_BYTES, MAX_VIDEO_FRAMES, MEDIA_TYPES, VIDEO_TYPES, Job, Jobs
+
+# The page offers the methods that hide people (not cloak: seconds per face, and it leaves faces visible).
+METHODS = {name: m for name, m in ALL_METHODS.items() if getattr(m, "HIDES", True)}
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB
 MAX_SIDE = 8000  # pixels, either side
