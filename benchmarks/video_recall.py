@@ -207,7 +207,8 @@ def main():
     ap.add_argument("--every", default="1,2,3,4,5,6")
     ap.add_argument("--hold", type=int, default=DEFAULT_HOLD)
     ap.add_argument("--lookahead", type=int, default=DEFAULT_LOOKAHEAD)
-    ap.add_argument("--sizes", default=f"0,{DEFAULT_DETECT_SIZE}", help="detection max sides to try (0 = full size)")
+    ap.add_argument("--sizes", default="0" if DEFAULT_DETECT_SIZE is None else f"0,{DEFAULT_DETECT_SIZE}",
+                    help="detection max sides to try (0 = full size, the default since frames are no longer shrunk)")
     ap.add_argument("--sweeps", default=None, help="motion-gated tiles: full sweep every N analyses, e.g. 1,2,3,4")
     ap.add_argument("--crops", type=Path, default=None, help="with --sweeps: write the under-half-hidden reference boxes here (PNG)")
     args = ap.parse_args()
