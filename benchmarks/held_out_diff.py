@@ -64,7 +64,7 @@ def left_shown(frames, found: list[tuple], other: list[tuple]) -> tuple[list[tup
     as ``(frame, box)``; also how many moving boxes ``found`` has, and how many in all."""
     bodies = [p for p, _ in found]
     cov = coverage(bodies, {i: m for i, (_, m) in enumerate(other)})
-    moving = ~still(bodies) & ~scenery(frames, bodies)
+    moving = ~still(bodies, frames[0].shape[:2]) & ~scenery(frames, bodies)
     shape = frames[0].shape[:2]
     boxes = [(i, b) for i, p in enumerate(bodies) for b in clip_boxes(p.boxes, shape)
              if b[2] > b[0] and b[3] > b[1]]  # coverage()'s order: clipped boxes with an area

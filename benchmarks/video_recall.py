@@ -110,11 +110,12 @@ def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int,
                 coverage=float(cov.mean()), hidden=float(np.mean(area)), analysed=masker.analysed)
 
 
-def still(ref: list[People], span: float = 0.8) -> np.ndarray:
-    """Per reference box (in :func:`coverage`'s order): found at this same place (IoU >= 0.5)
-    in frames spanning >= ``span`` of the clip, i.e. an object that never moves (however often
-    the detector flickers on it). A walker stays at one place for a few frames only."""
-    boxes = [clip_boxes(p.boxes, (10**6, 10**6)) for p in ref]
+def still(ref: list[People], shape: tuple[int, int], span: float = 0.8) -> np.ndarray:
+    """Per reference box (in :func:`coverage`'s order: clipped to the ``shape`` of the frames,
+    boxes with an area): found at this same place (IoU >= 0.5) in frames spanning >= ``span``
+    of the clip, i.e. an object that never moves (however often the detector flickers on it).
+    A walker stays at one place for a few frames only."""
+    boxes = [b[(b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])] for b in (clip_boxes(p.boxes, shape) for p in ref)]
     frame = np.concatenate([np.full(len(b), i) for i, b in enumerate(boxes)])
     boxes = np.concatenate(boxes).astype(np.float64)
     same = box_iou(boxes, boxes) >= 0.5
@@ -223,7 +224,7 @@ def main():
         print(f"motion-gated tiles at every {every}: {'sweep':>5} {'boxes':>6} {'>=90% hidden':>13} "
               f"{'< 50% hidden':>13} {'mean cover':>11} {'frame hidden':>13} {'tile area':>10} {'seconds':>8} | without still and scenery boxes: "
               f"{'boxes':>6} {'>=90% hidden':>13} {'< 50% hidden':>13}")
-        left_out = still(ref), scenery(frames, ref)
+        left_out = still(ref, frames[0].shape[:2]), scenery(frames, ref)
         for n in (int(x) for x in args.sweeps.split(",")):
             r = evaluate_sweep(frames, ref, n, every, args.hold, args.lookahead, left_out, args.crops)
             print(f"{'':>28}{r['sweep']:>5} {r['boxes']:>6} {r['recall90']:>13.3f} {r['under_half']:>13} "

@@ -21,7 +21,8 @@ def test_left_shown_counts_moving_boxes_the_other_mask_leaves_visible():
     found, other = [], []
     for i, f in enumerate(frames):
         f[10:30, 5 + 8 * i : 15 + 8 * i] = 200  # someone walking across an empty scene
-        found.append((People([[5 + 8 * i, 10, 15 + 8 * i, 30]], [0.9], ["body"]), None))
+        # ... and a box with no area left in the frame, which every per-box list leaves out alike
+        found.append((People([[5 + 8 * i, 10, 15 + 8 * i, 30], [60, 0, 70, 10]], [0.9, 0.3], ["body"] * 2), None))
         mask = np.zeros((40, 60), bool)
         if i != 3:  # the other setting hides them on every frame but one
             mask[10:30, 5 + 8 * i : 15 + 8 * i] = True
