@@ -49,6 +49,20 @@ def test_outline_keeps_the_scene_around_a_person(grace):
     assert not outline[:60, :60].any()  # top-left corner of the flag
 
 
+def test_outline_keeps_the_grass_below_the_cameraman(stack):
+    """The cone below BlazePose's mask lets the selfie mask count only where it is sure: the
+    cameraman is hidden, the grass between his coat and the tripod (the selfie's unsure fringe,
+    painted until 2026-11-30) is not."""
+    import skimage.data
+
+    rgb = np.dstack([skimage.data.camera()] * 3)
+    hidden = (stack.anonymize(rgb) == [255, 0, 255]).all(axis=2)
+    assert hidden[100:180, 180:240].mean() > 0.99  # his face
+    assert hidden[250:350, 40:140].mean() > 0.99  # his coat
+    assert hidden[370:400, 213:243].mean() < 0.05  # grass left of the tripod
+    assert hidden[401:431, 304:334].mean() < 0.05  # grass between the tripod's legs
+
+
 def test_nobody_means_unchanged(stack, coffee):
     assert len(stack.detect(coffee)) == 0
     assert (stack.anonymize(coffee) == coffee).all()

@@ -382,7 +382,7 @@ def test_serve_root_is_the_in_browser_page_with_its_runtime_and_models():
 
 
 # -- the ported helpers against the Python/OpenCV originals, in Node ------------------------------------------
-def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
+def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path, monkeypatch):
     """fuzzy.js's resizes, dilation, tiles, big-photo rule and mask upscaling against the Python they port."""
     node = shutil.which("node")
     if node is None:
@@ -448,6 +448,8 @@ def test_ported_helpers_match_opencv_and_the_pipeline(tmp_path):
     want = outliner.gated(selfie, pose, 200)  # the gate, its cone below, and the cone's stop at the box's foot
     assert np.array_equal(np.array(out["gated"], np.float32).reshape(SIZE, SIZE), want)
     assert (want[201:] < 0.3).sum() > (outliner.gated(selfie, pose)[201:] < 0.3).sum()  # (the stop mattered)
+    monkeypatch.setattr("fuzzypeople.detect.outline.CONE_THRESHOLD", 0.0)
+    assert (outliner.gated(selfie, pose, 200) >= 0.3).sum() > (want >= 0.3).sum()  # (so did the cone's threshold)
     assert [tuple(s) if s else None for s in out["sizes"]] == [analysis_size(h, w) for w, h in [(14400, 10000), (4032, 3024), (5000, 4999)]]
 
 

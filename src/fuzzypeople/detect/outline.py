@@ -21,7 +21,8 @@ A pixel belongs to the person when either says so with probability
 ``THRESHOLD`` or more (recall first), except that **the selfie mask only
 counts near BlazePose's**: within ``GATE`` times the box's longer side of a
 pixel BlazePose gives at least ``GATE_THRESHOLD``, or anywhere below one
-within a cone that widens by ``GATE_SLOPE`` pixels sideways per pixel down.
+within a cone that widens by ``GATE_SLOPE`` pixels sideways per pixel down,
+where the selfie model must be at least ``CONE_THRESHOLD`` sure.
 The selfie model fills the limbs and held things BlazePose misses next to
 the body, but also spills onto skin- and red-coloured background (flags,
 barrels, a teddy bear) beside it; the gate keeps the first and drops most of
@@ -30,7 +31,11 @@ fades out on the dark clothes of a portrait cut by the picture's edge (Grace
 Hopper's uniform, a couple's shoulders) where the selfie model does not; it
 widens because shoulders and arms reach out sideways below the head (a
 straight-down column left a close-up's shoulders and sleeves visible in
-held-out portraits).
+held-out portraits). Those are pixels the selfie model is sure of; the
+cone's outer reaches also took in its unsure fringe (0.3-0.5) on grass,
+backdrops and tables, which ``CONE_THRESHOLD`` leaves out (coco-people
+background 0.1086 -> 0.1065 at the same people; held-out pictures lose only
+scene: the cameraman's grass and tripod, a portrait's backdrop).
 The mask stays inside the crop.
 
 Fail closed: where the segmenters are unsure, the whole box is kept. That is
@@ -79,6 +84,7 @@ AGREEMENT = 0.5  # the two segmenters' masks overlap less than this (IoU) inside
 GATE = 0.1  # the selfie mask counts within this share of the box's longer side of BlazePose's mask
 GATE_THRESHOLD = 0.05  # BlazePose probability that opens the gate around it
 GATE_SLOPE = 0.5  # ... and below it, in a cone widening by this many pixels sideways per pixel down
+CONE_THRESHOLD = 0.5  # ... where the selfie probability must be at least this (beyond the gate itself)
 ALIGN_SCALE = 1.5  # aligned BlazePose square: half-side = this x the body radius (MediaPipe: 1.25)
 ALIGN_MIN_PRESENCE = 0.5  # BlazePose's person presence on the first pass below this: keep its unaligned mask
 HIP_CENTRE, SCALE_POINT = 33, 34  # BlazePose's auxiliary landmarks that define its region of interest
@@ -280,20 +286,24 @@ class Outliner:
         """The selfie probability, capped just under the threshold (so it marks nothing by itself)
         farther than ``GATE`` times the box's longer side from where ``others`` (BlazePose) is at
         least ``GATE_THRESHOLD``, except below such pixels (:func:`spread_down` by ``GATE_SLOPE``)
-        down to row ``bottom`` (the body box's bottom edge: its feet). SIZE x SIZE maps of the
-        square crop, whose side is ``CROP`` box sides.
+        down to row ``bottom`` (the body box's bottom edge: its feet), where it must be at least
+        ``CONE_THRESHOLD``. SIZE x SIZE maps of the square crop, whose side is ``CROP`` box sides.
 
         >>> o = Outliner.__new__(Outliner); o.threshold = 0.3
         >>> selfie, pose = np.ones((SIZE, SIZE), np.float32), np.zeros((SIZE, SIZE), np.float32)
         >>> pose[100:110, 100:110] = 1
+        >>> selfie[190, 106] = 0.4   # unsure, down in the cone
         >>> g = o.gated(selfie, pose, bottom=200)
-        >>> bool(g[105, 105] == 1), bool(g[190, 105] == 1), bool(g[210, 105] < 0.3), bool(g[105, 200] < 0.3)
+        >>> bool(g[105, 105] == 1), bool(g[190, 105] == 1), bool(g[190, 106] < 0.3), bool(g[210, 105] < 0.3)
         (True, True, True, True)
+        >>> bool(g[105, 200] < 0.3)  # beside, beyond the gate
+        True
         """
         seed = cv2.dilate((others >= GATE_THRESHOLD).astype(np.uint8), disk(GATE * SIZE / CROP)) > 0
         near = spread_down(seed, GATE_SLOPE)  # and below it: the body goes on down, shoulders and arms outwards
         if bottom is not None:
             near[bottom:] = seed[bottom:]  # ... to its box's bottom edge, not onto the floor or a seat
+        near &= seed | (selfie >= CONE_THRESHOLD)  # ... where the selfie model is sure
         return np.where(near, selfie, np.minimum(selfie, self.threshold * 0.999))
 
     def without_held(self, selfie: np.ndarray, pose: np.ndarray, held: np.ndarray | None, x0: int, y0: int,

@@ -508,7 +508,7 @@
   // ---------------------------------------------------------------- outlines (detect/outline.py)
   const OUTLINE = {
     minHeight: 48, crop: 1.25, size: 256, threshold: 0.3, minFill: 0.1, minConfidence: 0.7, agreement: 0.5,
-    gate: 0.1, gateThreshold: 0.05, gateSlope: 0.5, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
+    gate: 0.1, gateThreshold: 0.05, gateSlope: 0.5, coneThreshold: 0.5, alignScale: 1.5, alignMinPresence: 0.5, hipCentre: 33, scalePoint: 34,
     bodyLandmarks: 33, minVisibility: 0.5, minLandmarks: 6, landmarkSlack: 0.03, heldFace: 0.25,
   };
 
@@ -636,7 +636,7 @@
 
   /** Outliner.gated: the selfie probability, capped just under the threshold farther than the gate
    * from BlazePose's mask, except below it (spreadDown by gateSlope) down to row `bottom` (the body
-   * box's bottom edge). */
+   * box's bottom edge), where the selfie must be at least coneThreshold. */
   function gated(selfie, pose, bottom) {
     const S = OUTLINE.size, T = OUTLINE.threshold;
     const seed = new Uint8Array(S * S);
@@ -645,7 +645,10 @@
     const near = spreadDown(grown.slice(), S, S, OUTLINE.gateSlope);
     for (let i = bottom * S; i < near.length; i++) near[i] = grown[i]; // no cone below the box
     const out = new Float32Array(S * S);
-    for (let i = 0; i < out.length; i++) out[i] = near[i] ? selfie[i] : Math.min(selfie[i], Math.fround(T * 0.999));
+    for (let i = 0; i < out.length; i++) {
+      const counts = grown[i] || (near[i] && selfie[i] >= OUTLINE.coneThreshold); // the cone: only where the selfie is sure
+      out[i] = counts ? selfie[i] : Math.min(selfie[i], Math.fround(T * 0.999));
+    }
     return out;
   }
 
