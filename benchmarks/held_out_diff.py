@@ -39,10 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fuzzypeople.people import clip_boxes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from video_recall import coverage, frames_of, scenery, still  # noqa: E402
+from video_recall import boxes_in, coverage, frames_of, scenery, still  # noqa: E402
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "video" / "vtest.avi"
 
@@ -64,10 +63,9 @@ def left_shown(frames, found: list[tuple], other: list[tuple]) -> tuple[list[tup
     as ``(frame, box)``; also how many moving boxes ``found`` has, and how many in all."""
     bodies = [p for p, _ in found]
     cov = coverage(bodies, {i: m for i, (_, m) in enumerate(other)})
-    moving = ~still(bodies, frames[0].shape[:2]) & ~scenery(frames, bodies)
     shape = frames[0].shape[:2]
-    boxes = [(i, b) for i, p in enumerate(bodies) for b in clip_boxes(p.boxes, shape)
-             if b[2] > b[0] and b[3] > b[1]]  # coverage()'s order: clipped boxes with an area
+    moving = ~still(bodies, shape) & ~scenery(frames, bodies)
+    boxes = [(i, b) for i, p in enumerate(bodies) for b in boxes_in(p, shape)]  # coverage()'s order
     shown = [boxes[k] for k in np.flatnonzero(moving & (cov < 0.5))]
     return shown, int(moving.sum()), len(cov)
 

@@ -58,22 +58,22 @@ def pairs(root: Path) -> list[tuple[Path, Path]]:
     return out
 
 
-def score(hidden: np.ndarray, labels: np.ndarray) -> tuple[list[float], int, int]:
-    """Per pedestrian (label ``k > 0``, in order of ``k``) the share of their pixels ``hidden``
-    covers; and the background pixels (label 0) hidden, and in all.
+def score(hidden: np.ndarray, labels: np.ndarray) -> tuple[list[int], list[float], int, int]:
+    """The pedestrians' labels (``k > 0`` present, ascending) and the share of each one's pixels
+    ``hidden`` covers; and the background pixels (label 0) hidden, and in all.
 
     >>> labels = np.array([[0, 1, 1, 0], [0, 2, 2, 2]])
     >>> hidden = np.array([[True, True, False, False], [False, True, True, True]])
     >>> score(hidden, labels)
-    ([0.5, 1.0], 1, 3)
+    ([1, 2], [0.5, 1.0], 1, 3)
     """
     if hidden.shape != labels.shape:
         raise ValueError(f"mask {hidden.shape} != labels {labels.shape}")
     n = int(labels.max()) + 1
     total = np.bincount(labels.ravel(), minlength=n)
     covered = np.bincount(labels.ravel(), weights=hidden.ravel(), minlength=n)
-    shares = [float(covered[k] / total[k]) for k in range(1, n) if total[k]]
-    return shares, int(covered[0]), int(total[0])
+    ids = [k for k in range(1, n) if total[k]]
+    return ids, [float(covered[k] / total[k]) for k in ids], int(covered[0]), int(total[0])
 
 
 def read_labels(path: Path) -> np.ndarray:
@@ -102,8 +102,7 @@ def evaluate(anon, photos: list[tuple[Path, Path]]) -> dict:
         seconds += time.perf_counter() - t0
         if hidden.shape != labels.shape:
             raise ValueError(f"{mask_path}: {labels.shape} does not match its photo {hidden.shape}")
-        s, bh, bt = score(hidden, labels)
-        ids = [k for k in range(1, int(labels.max()) + 1) if (labels == k).any()]
+        ids, s, bh, bt = score(hidden, labels)
         for k, share in zip(ids, s):
             if share < 0.5:
                 shown.append((photo, k, share))

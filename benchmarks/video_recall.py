@@ -86,10 +86,22 @@ def reference(anon: Anonymizer, frames, path: Path, size: int | None = None) -> 
     return ref
 
 
+def boxes_in(people: People, shape: tuple[int, int]) -> np.ndarray:
+    """``people``'s boxes as whole pixels clipped to a frame of ``shape``, those with an area left:
+    the reference boxes every per-box list here (:func:`coverage`, :func:`still`, :func:`scenery`)
+    counts, in this order.
+
+    >>> boxes_in(People([[-5, 0, 10, 8], [20, 0, 30, 8]], [1, 1], ["body"] * 2), (10, 20)).tolist()
+    [[0, 0, 10, 8]]
+    """
+    b = clip_boxes(people.boxes, shape)
+    return b[(b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])]
+
+
 def coverage(ref: list[People], masks: dict[int, np.ndarray]) -> np.ndarray:
     """Share of each reference box (every frame, every person) inside that frame's mask."""
     return np.asarray([masks[i][y1:y2, x1:x2].mean() for i, people in enumerate(ref)
-                       for x1, y1, x2, y2 in clip_boxes(people.boxes, masks[i].shape) if x2 > x1 and y2 > y1])
+                       for x1, y1, x2, y2 in boxes_in(people, masks[i].shape)])
 
 
 def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int, lookahead: int,
@@ -111,11 +123,11 @@ def evaluate(anon: Anonymizer, frames, ref: list[People], every: int, hold: int,
 
 
 def still(ref: list[People], shape: tuple[int, int], span: float = 0.8) -> np.ndarray:
-    """Per reference box (in :func:`coverage`'s order: clipped to the ``shape`` of the frames,
-    boxes with an area): found at this same place (IoU >= 0.5) in frames spanning >= ``span``
-    of the clip, i.e. an object that never moves (however often the detector flickers on it).
-    A walker stays at one place for a few frames only."""
-    boxes = [b[(b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])] for b in (clip_boxes(p.boxes, shape) for p in ref)]
+    """Per reference box (:func:`boxes_in` frames of ``shape``, in :func:`coverage`'s order): found
+    at this same place (IoU >= 0.5) in frames spanning >= ``span`` of the clip, i.e. an object that
+    never moves (however often the detector flickers on it). A walker stays at one place for a few
+    frames only."""
+    boxes = [boxes_in(p, shape) for p in ref]
     frame = np.concatenate([np.full(len(b), i) for i, b in enumerate(boxes)])
     boxes = np.concatenate(boxes).astype(np.float64)
     same = box_iou(boxes, boxes) >= 0.5
@@ -142,7 +154,7 @@ def scenery(frames, ref: list[People], step: int = 3) -> np.ndarray:
     for i, people in enumerate(ref):
         changed = np.abs(greys[i] - scene) > SCENERY_DIFF
         out += [changed[y1:y2, x1:x2].mean() < SCENERY_SHARE
-                for x1, y1, x2, y2 in clip_boxes(people.boxes, changed.shape) if x2 > x1 and y2 > y1]
+                for x1, y1, x2, y2 in boxes_in(people, changed.shape)]
     return np.asarray(out, bool)
 
 
@@ -152,8 +164,8 @@ def write_crops(frames, ref: list[People], masks: dict, path: Path, limit: int =
 
     tiles, places = [], set()
     for i, people in enumerate(ref):
-        for x1, y1, x2, y2 in clip_boxes(people.boxes, masks[i].shape):
-            if x2 <= x1 or y2 <= y1 or masks[i][y1:y2, x1:x2].mean() >= 0.5 or (x1 // 40, y1 // 40) in places:
+        for x1, y1, x2, y2 in boxes_in(people, masks[i].shape):
+            if masks[i][y1:y2, x1:x2].mean() >= 0.5 or (x1 // 40, y1 // 40) in places:
                 continue
             places.add((x1 // 40, y1 // 40))
             a, b = max(0, x1 - 30), max(0, y1 - 30)

@@ -35,8 +35,8 @@ def test_score_gives_each_pedestrian_its_hidden_share_and_counts_background():
     labels[:2, 4:] = 3  # labels need not be consecutive
     hidden = np.zeros((4, 6), bool)
     hidden[:3, :3] = True  # 6 of pedestrian 1's 8 pixels, 3 background pixels
-    shares, bg_hidden, bg_total = score(hidden, labels)
-    assert shares == [0.75, 0.0]
+    ids, shares, bg_hidden, bg_total = score(hidden, labels)
+    assert ids == [1, 3] and shares == [0.75, 0.0]
     assert (bg_hidden, bg_total) == (3, 12)
 
 
