@@ -12,7 +12,8 @@ into parts (:func:`parts`):
   (fail closed), per detector (``nanodet``, ``movenet``, ``face-rule``),
 * ``small box``: bodies too short to trace (``outline.MIN_HEIGHT``),
 * ``face``: face boxes,
-* ``ring``: what the dilation (``--dilate``) adds around all of them.
+* ``ring``: what the mask paints beyond all of them: the dilation
+  (``--dilate``), and with ``--boxes`` the boxes' growth too.
 
 For each part it prints the share of all background pixels (pooled over the
 photos with people, as detection.py) that the part paints, and that it alone
@@ -49,9 +50,10 @@ def parts(people, mask: np.ndarray, min_height: float) -> dict[str, np.ndarray]:
     """Split a painted ``mask`` (HxW bool) into the parts that paint it, from the ``people``
     (with instance masks) it was built from: see the module's docstring for the names.
 
-    A body whose instance mask is exactly its (clipped) box was kept as a box;
-    one shorter than ``min_height`` is a ``small box``. Parts may overlap; the
-    ``ring`` is the mask's pixels that no person's own mask covers.
+    A body whose instance mask is exactly its (clipped) box was kept as a box
+    (without instance masks, with ``--boxes``, every body is); one shorter than
+    ``min_height`` is a ``small box``. Parts may overlap; the ``ring`` is the
+    mask's pixels that no person's own mask or box covers.
 
     >>> from fuzzypeople.people import People
     >>> m = np.zeros((2, 20, 20), bool); m[0, 2:9, 3:5] = True; m[1, 10:20, 10:20] = True
@@ -65,6 +67,7 @@ def parts(people, mask: np.ndarray, min_height: float) -> dict[str, np.ndarray]:
 
     out: dict[str, np.ndarray] = {}
     shape = mask.shape
+    people = people.with_masks(shape)
     clipped = clip_boxes(people.boxes, shape)
     for i in range(len(people)):
         x1, y1, x2, y2 = clipped[i]

@@ -48,3 +48,15 @@ def test_unsure_and_short_bodies_are_named_by_how_they_were_kept():
     assert counts["outline"] == (0, 0)
     assert counts["face"] == (8 * 10, 8 * 10)  # its rows 12-19 are background, and no other part's
     assert counts["box, face-rule"] == (80 * 30, 80 * 30)
+
+
+def test_box_masks_split_too(astronaut):
+    """With --boxes the people carry no instance masks: each body counts as its box, and what the
+    mask paints beyond the boxes (their growth, the dilation) is the ring."""
+    from fuzzypeople import Anonymizer
+
+    people, mask = Anonymizer("solid", boxes=True).analyse(astronaut)
+    assert people.masks is None
+    split = parts(people, mask, MIN_HEIGHT)
+    assert "outline" not in split and "ring" in split and any(k.startswith("box, ") for k in split)
+    assert np.array_equal(np.logical_or.reduce(list(split.values())), mask)
