@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from video_recall import boxes_in, coverage, frames_of, scenery, still  # noqa: E402
 
