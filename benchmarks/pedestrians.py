@@ -90,7 +90,7 @@ def read_labels(path: Path) -> np.ndarray:
 def evaluate(anon, photos: list[tuple[Path, Path]]) -> dict:
     """The figures above for ``anon`` (an :class:`fuzzypeople.Anonymizer`) on ``photos``;
     ``shown`` lists ``(photo, pedestrian label, share hidden)`` for those under half hidden,
-    ``masks`` keeps their photo's mask for :func:`crops`."""
+    ``masks`` keeps their photo's painted mask and labels for :func:`crops`."""
     from fuzzypeople.io.image import read_image
 
     shares, shown, masks, bg_hidden, bg_total, seconds = [], [], {}, 0, 0, 0.0
@@ -106,7 +106,7 @@ def evaluate(anon, photos: list[tuple[Path, Path]]) -> dict:
         for k, share in zip(ids, s):
             if share < 0.5:
                 shown.append((photo, k, share))
-                masks[photo] = hidden
+                masks[photo] = hidden, labels
         shares += s
         bg_hidden, bg_total = bg_hidden + bh, bg_total + bt
     return {
@@ -122,7 +122,7 @@ def evaluate(anon, photos: list[tuple[Path, Path]]) -> dict:
     }
 
 
-def crops(r: dict, root: Path, width: int = 6) -> np.ndarray:
+def crops(r: dict, width: int = 6) -> np.ndarray:
     """A contact sheet: per pedestrian left under half hidden, the photo around them with the
     mask in magenta and the pedestrian's own pixels outlined in green, labelled with the photo."""
     import cv2
@@ -132,8 +132,8 @@ def crops(r: dict, root: Path, width: int = 6) -> np.ndarray:
     tiles = []
     for photo, k, share in r["shown"]:
         img = read_image(photo).rgb.copy()
-        person = read_labels(root / MASKS / f"{photo.stem}_mask.png") == k
-        hidden = r["masks"][photo]
+        hidden, labels = r["masks"][photo]
+        person = labels == k
         img[hidden] = (img[hidden] * 0.4 + np.array([255, 0, 255]) * 0.6).astype(np.uint8)
         edge = cv2.morphologyEx(person.view(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
         img[edge] = (0, 255, 0)
@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     if args.crops and r["shown"]:
         import cv2
 
-        cv2.imwrite(str(args.crops), crops(r, args.folder)[:, :, ::-1])
+        cv2.imwrite(str(args.crops), crops(r)[:, :, ::-1])
         print(f"crops: {args.crops}")
     return 0
 
