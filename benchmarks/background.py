@@ -83,8 +83,7 @@ def parts(people, mask: np.ndarray, min_height: float) -> dict[str, np.ndarray]:
         else:
             name = "outline"
         out[name] = out.get(name, np.zeros(shape, bool)) | own
-    union = people.masks.any(axis=0) if len(people) else np.zeros(shape, bool)
-    out["ring"] = mask & ~union
+    out["ring"] = mask & ~people.masks.any(axis=0)  # with_masks gives nobody a (0, H, W) stack
     return {k: v for k, v in out.items() if v.any()}
 
 
